@@ -82,3 +82,8 @@ func PushImage(t testing.TB, r *Registry, repo, tag, seed string) ocispec.Descri
 	t.Helper()
 	return NewImage(seed).Push(t, r.Host, repo, tag)
 }
+
+// BlobDescriptors returns the descriptors of the image's config and layer.
+func (img *Image) BlobDescriptors() []ocispec.Descriptor {
+	return append([]ocispec.Descriptor(nil), img.blobDescs...)
+}

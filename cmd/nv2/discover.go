@@ -1,0 +1,124 @@
+package main
+
+import (
+	"sort"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/nv2-signing/nv2/pkg/registry"
+)
+
+func discoverCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "discover",
+		Usage:     "show what refers to an artifact (signatures, SBOMs, ...) as a tree",
+		ArgsUsage: "REF",
+		Description: "Lists the referrers of REF through the referrers API (or the referrers tag\n" +
+			"schema), and their referrers in turn down to --depth.\n\n" +
+			"   nv2 discover registry.example/net-monitor:v1",
+		Flags: append([]cli.Flag{
+			&cli.StringFlag{Name: "artifact-type", Usage: "show only referrers of this artifact `TYPE`"},
+			&cli.IntFlag{Name: "depth", Value: 0, Usage: "how many levels of referrers to follow (0: all)"},
+			&cli.BoolFlag{Name: "oci-layout", Usage: "REF is a local OCI image layout PATH[:tag|@digest]"},
+			outputFlag(),
+		}, registryFlags()...),
+		Action: runDiscover,
+	}
+}
+
+// discoverNode is the JSON form of a referrers tree.
+type discoverNode struct {
+	descriptor
+	Referrers []discoverNode `json:"referrers,omitempty"`
+}
+
+type discoverResult struct {
+	Reference string `json:"reference"`
+	discoverNode
+}
+
+func toDiscoverNode(n *registry.Node) discoverNode {
+	out := discoverNode{descriptor: toDescriptor(n.Descriptor)}
+	for _, r := range n.Referrers {
+		out.Referrers = append(out.Referrers, toDiscoverNode(r))
+	}
+	return out
+}
+
+func runDiscover(c *cli.Context) error {
+	raw, err := oneArg(c, "reference")
+	if err != nil {
+		return err
+	}
+	asJSON, err := jsonOutput(c)
+	if err != nil {
+		return err
+	}
+	if c.Int("depth") < 0 {
+		return usageErrorf("--depth %d: use 0 for all levels or a positive number", c.Int("depth"))
+	}
+	e, err := newEnv(c)
+	if err != nil {
+		return err
+	}
+	t, err := e.open(raw, c.Bool("oci-layout"))
+	if err != nil {
+		return err
+	}
+	if err := needReference(t, raw); err != nil {
+		return err
+	}
+	ctx, cancel := e.context()
+	defer cancel()
+	subject, err := t.Resolve(ctx, t.ref.Reference())
+	if err != nil {
+		return err
+	}
+	tree, err := t.ReferrersTree(ctx, subject, c.String("artifact-type"), c.Int("depth"))
+	if err != nil {
+		return err
+	}
+	res := discoverResult{Reference: t.ref.WithDigest(subject.Digest).String(), discoverNode: toDiscoverNode(tree)}
+	if asJSON {
+		return writeJSON(c.App.Writer, res)
+	}
+	w := c.App.Writer
+	printf(w, "%s\n", res.Reference)
+	printTree(c, res.Referrers, "")
+	if len(res.Referrers) == 0 {
+		printf(w, "(no referrers)\n")
+	}
+	return nil
+}
+
+// printTree prints referrers grouped by artifact type, as oras discover does.
+func printTree(c *cli.Context, nodes []discoverNode, indent string) {
+	groups := map[string][]discoverNode{}
+	var types []string
+	for _, n := range nodes {
+		t := n.ArtifactType
+		if t == "" {
+			t = n.MediaType
+		}
+		if _, ok := groups[t]; !ok {
+			types = append(types, t)
+		}
+		groups[t] = append(groups[t], n)
+	}
+	sort.Strings(types)
+	for i, t := range types {
+		branch, next := "├── ", "│   "
+		if i == len(types)-1 {
+			branch, next = "└── ", "    "
+		}
+		printf(c.App.Writer, "%s%s%s\n", indent, branch, t)
+		for j, n := range groups[t] {
+			b2, n2 := "├── ", "│   "
+			if j == len(groups[t])-1 {
+				b2, n2 = "└── ", "    "
+			}
+			printf(c.App.Writer, "%s%s%s%s\n", indent, next, b2, n.Digest)
+			printTree(c, n.Referrers, indent+next+n2)
+		}
+	}
+}

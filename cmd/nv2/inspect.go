@@ -1,0 +1,144 @@
+package main
+
+import (
+	"sort"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/nv2-signing/nv2/pkg/signature"
+	"github.com/nv2-signing/nv2/pkg/spec"
+)
+
+func inspectCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "inspect",
+		Usage:     "show the signatures of an artifact and their certificates",
+		ArgsUsage: "REF",
+		Description: "Shows each signature of REF: digest, algorithm, signing time, expiry,\n" +
+			"signed metadata, and each certificate of its chain. It checks each\n" +
+			"envelope's integrity but makes no trust decision: use 'nv2 verify' for that.\n\n" +
+			"   nv2 inspect registry.example/net-monitor:v1",
+		Flags: append([]cli.Flag{
+			&cli.BoolFlag{Name: "oci-layout", Usage: "REF is a local OCI image layout PATH[:tag|@digest]"},
+			outputFlag(),
+		}, registryFlags()...),
+		Action: runInspect,
+	}
+}
+
+type inspectResult struct {
+	Reference  string             `json:"reference"`
+	Subject    descriptor         `json:"subject"`
+	Signatures []inspectSignature `json:"signatures"`
+}
+
+type inspectSignature struct {
+	Digest       string            `json:"digest"`
+	Algorithm    string            `json:"algorithm,omitempty"`
+	SigningTime  *time.Time        `json:"signingTime,omitempty"`
+	Expiry       *time.Time        `json:"expiry,omitempty"`
+	SigningAgent string            `json:"signingAgent,omitempty"`
+	Annotations  map[string]string `json:"signedMetadata,omitempty"`
+	Certificates []certificate     `json:"certificates,omitempty"`
+	// Error says why the signature could not be read or is not intact.
+	Error string `json:"error,omitempty"`
+}
+
+func runInspect(c *cli.Context) error {
+	raw, err := oneArg(c, "reference")
+	if err != nil {
+		return err
+	}
+	asJSON, err := jsonOutput(c)
+	if err != nil {
+		return err
+	}
+	e, err := newEnv(c)
+	if err != nil {
+		return err
+	}
+	t, err := e.open(raw, c.Bool("oci-layout"))
+	if err != nil {
+		return err
+	}
+	if err := needReference(t, raw); err != nil {
+		return err
+	}
+	ctx, cancel := e.context()
+	defer cancel()
+	subject, err := t.Resolve(ctx, t.ref.Reference())
+	if err != nil {
+		return err
+	}
+	refs, err := t.Referrers(ctx, subject, spec.ArtifactTypeSignature)
+	if err != nil {
+		return err
+	}
+	res := inspectResult{Reference: t.ref.WithDigest(subject.Digest).String(), Subject: toDescriptor(subject), Signatures: []inspectSignature{}}
+	for _, d := range refs {
+		s := inspectSignature{Digest: d.Digest.String()}
+		sig, err := t.FetchSignature(ctx, d)
+		if err != nil {
+			s.Error = err.Error()
+			res.Signatures = append(res.Signatures, s)
+			continue
+		}
+		env, err := signature.Verify(sig.Envelope)
+		if err != nil {
+			s.Error = err.Error()
+			res.Signatures = append(res.Signatures, s)
+			continue
+		}
+		st := env.SigningTime.UTC()
+		s.Algorithm, s.SigningTime, s.SigningAgent = string(env.Algorithm), &st, env.SigningAgent
+		if !env.Expiry.IsZero() {
+			exp := env.Expiry.UTC()
+			s.Expiry = &exp
+		}
+		s.Annotations = env.Payload.TargetArtifact.Annotations
+		s.Certificates = toCertificates(env.Chain)
+		res.Signatures = append(res.Signatures, s)
+	}
+	if asJSON {
+		return writeJSON(c.App.Writer, res)
+	}
+	w := c.App.Writer
+	printf(w, "%s\n", res.Reference)
+	if len(res.Signatures) == 0 {
+		printf(w, "  no signatures\n")
+	}
+	for _, s := range res.Signatures {
+		printf(w, "└── signature %s\n", s.Digest)
+		if s.Error != "" {
+			printf(w, "    error: %s\n", s.Error)
+			continue
+		}
+		printf(w, "    algorithm:     %s\n", s.Algorithm)
+		printf(w, "    signing time:  %s\n", formatTime(*s.SigningTime))
+		exp := "never"
+		if s.Expiry != nil {
+			exp = formatTime(*s.Expiry)
+		}
+		printf(w, "    expiry:        %s\n", exp)
+		if s.SigningAgent != "" {
+			printf(w, "    signing agent: %s\n", s.SigningAgent)
+		}
+		keys := make([]string, 0, len(s.Annotations))
+		for k := range s.Annotations {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			printf(w, "    metadata:      %s=%s\n", k, s.Annotations[k])
+		}
+		for i, cert := range s.Certificates {
+			printf(w, "    certificate %d:\n", i)
+			printf(w, "      subject:    %s\n", cert.Subject)
+			printf(w, "      issuer:     %s\n", cert.Issuer)
+			printf(w, "      valid:      %s to %s\n", formatTime(cert.NotBefore), formatTime(cert.NotAfter))
+			printf(w, "      sha256:     %s\n", cert.Thumbprint)
+		}
+	}
+	return nil
+}

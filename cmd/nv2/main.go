@@ -1,0 +1,76 @@
+// Command nv2 signs OCI artifacts and verifies them. Signatures are stored
+// beside the artifact as OCI 1.1 referrers, in the Notary Project v1 JWS
+// envelope format. The same binary is also a docker CLI plugin.
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/urfave/cli/v2"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "0.1.0-dev"
+
+func main() {
+	os.Exit(run(os.Args, os.Stdout, os.Stderr))
+}
+
+// run runs nv2 with args (args[0] is the program name) and returns its exit
+// code. It is main without os.Exit, so tests can call it.
+func run(args []string, stdout, stderr io.Writer) int {
+	app := newApp(stdout, stderr)
+	err := app.Run(args)
+	if err == nil {
+		return exitOK
+	}
+	code := exitCode(err)
+	if msg := err.Error(); msg != "" {
+		fmt.Fprintf(stderr, "nv2: %s\n", msg)
+	}
+	return code
+}
+
+func newApp(stdout, stderr io.Writer) *cli.App {
+	app := &cli.App{
+		Name:    "nv2",
+		Usage:   "sign OCI artifacts and verify them",
+		Version: version,
+		Description: "nv2 signs container images and other OCI artifacts and verifies them.\n" +
+			"Signatures are stored beside the artifact as OCI 1.1 referrers, in the\n" +
+			"Notary Project v1 JWS format; nothing in the registry is changed.",
+		Writer:                 stdout,
+		ErrWriter:              stderr,
+		EnableBashCompletion:   true,
+		UseShortOptionHandling: true,
+		HideHelpCommand:        false,
+		OnUsageError:           onUsageError,
+		ExitErrHandler:         func(*cli.Context, error) {}, // run() reports errors and exits
+		Commands: []*cli.Command{
+			signCommand(),
+			verifyCommand(),
+			discoverCommand(),
+			inspectCommand(),
+			copyCommand(),
+			certCommand(),
+			policyCommand(),
+		},
+	}
+	for _, c := range app.Commands {
+		setUsageErrors(c)
+	}
+	return app
+}
+
+func setUsageErrors(c *cli.Command) {
+	c.OnUsageError = onUsageError
+	for _, s := range c.Subcommands {
+		setUsageErrors(s)
+	}
+}
+
+func onUsageError(c *cli.Context, err error, _ bool) error {
+	return usageErrorf("%v (see 'nv2 %s --help')", err, c.Command.FullName())
+}

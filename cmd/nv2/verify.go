@@ -1,0 +1,266 @@
+package main
+
+import (
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	nvcrypto "github.com/nv2-signing/nv2/pkg/crypto"
+	"github.com/nv2-signing/nv2/pkg/trust"
+)
+
+func verifyCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "verify",
+		Usage:     "verify that artifacts carry a trusted signature",
+		ArgsUsage: "REF...",
+		Description: "Finds the signatures of each REF (referrers API, or the referrers tag schema\n" +
+			"on registries without it) and succeeds when one of them verifies and is\n" +
+			"trusted. Prints the verified repo@digest: pull that, not the tag.\n\n" +
+			"Trust comes from --cert (certificates trusted directly), --policy (a trust\n" +
+			"policy file), or the configured trust policy ('nv2 policy import').\n\n" +
+			"Exit codes: 0 verified, 3 no signature found, 4 signatures found but none\n" +
+			"verified, 1 other errors, 2 usage. With several REFs the worst one wins.\n\n" +
+			"   nv2 verify --cert signer.crt registry.example/net-monitor:v1",
+		Flags: append([]cli.Flag{
+			&cli.StringSliceFlag{Name: "cert", Aliases: []string{"c"}, Usage: "trust the certificate(s) in `FILE` directly: a signer's, or a CA's (repeatable)"},
+			&cli.StringFlag{Name: "policy", Usage: "use the trust policy in `FILE` instead of the configured one"},
+			&cli.StringSliceFlag{Name: "annotation", Aliases: []string{"a"}, Usage: "require signed metadata `KEY=VALUE` (repeatable)"},
+			&cli.BoolFlag{Name: "oci-layout", Usage: "each REF is a local OCI image layout PATH[:tag|@digest]; no network is used"},
+			&cli.IntFlag{Name: "max-signatures", Value: 50, Usage: "check at most this many signatures of one artifact (trusted-looking ones first)"},
+			outputFlag(),
+		}, registryFlags()...),
+		Action: runVerify,
+	}
+}
+
+// verifyResult is the report for one REF.
+type verifyResult struct {
+	Reference string `json:"reference"`
+	// Verified is repo@digest of what verified: what a pull should use.
+	Verified  string              `json:"verifiedReference,omitempty"`
+	Status    trust.Status        `json:"status"`
+	Policy    string              `json:"policy,omitempty"`
+	Level     string              `json:"level,omitempty"`
+	Subject   *descriptor         `json:"subject,omitempty"`
+	Signature *signatureReport    `json:"signature,omitempty"`
+	Found     int                 `json:"signaturesFound"`
+	Tried     int                 `json:"signaturesTried"`
+	Rejected  []rejectedSignature `json:"rejected,omitempty"`
+	Error     string              `json:"error,omitempty"`
+	code      int
+}
+
+type signatureReport struct {
+	Digest      string            `json:"digest"`
+	Algorithm   string            `json:"algorithm"`
+	Signer      string            `json:"signer"`
+	SigningTime time.Time         `json:"signingTime"`
+	Expiry      *time.Time        `json:"expiry,omitempty"`
+	Annotations map[string]string `json:"annotations,omitempty"`
+	Warnings    []string          `json:"warnings,omitempty"`
+}
+
+type rejectedSignature struct {
+	Digest string `json:"digest"`
+	Reason string `json:"reason"`
+}
+
+func runVerify(c *cli.Context) error {
+	if c.NArg() == 0 {
+		return usageErrorf("'nv2 verify' needs at least one reference (flags go before it)")
+	}
+	asJSON, err := jsonOutput(c)
+	if err != nil {
+		return err
+	}
+	annotations, err := parseAnnotations(c.StringSlice("annotation"))
+	if err != nil {
+		return err
+	}
+	v, err := newVerifier(c)
+	if err != nil {
+		return err
+	}
+	v.Annotations = annotations
+	v.MaxAttempts = c.Int("max-signatures")
+	e, err := newEnv(c)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := e.context()
+	defer cancel()
+
+	var results []verifyResult
+	worst := exitOK
+	for _, raw := range c.Args().Slice() {
+		r := verifyResult{Reference: raw}
+		t, err := e.open(raw, c.Bool("oci-layout"))
+		if err == nil {
+			err = needReference(t, raw)
+		}
+		if err != nil {
+			r.Status, r.Error, r.code = trust.Failed, err.Error(), exitCode(err)
+		} else {
+			res := v.Verify(ctx, t, t.scope(), t.ref.Reference())
+			r.fill(t, res)
+		}
+		if severity(r.code) > severity(worst) {
+			worst = r.code
+		}
+		results = append(results, r)
+	}
+	if asJSON {
+		if err := writeJSON(c.App.Writer, results); err != nil {
+			return err
+		}
+	} else {
+		for _, r := range results {
+			r.printText(c)
+		}
+	}
+	if worst == exitOK {
+		return nil
+	}
+	if len(results) == 1 {
+		return withCode(worst, errors.New(""))
+	}
+	failed := 0
+	for _, r := range results {
+		if r.code != exitOK {
+			failed++
+		}
+	}
+	return withCode(worst, fmt.Errorf("%d of %d artifacts did not verify", failed, len(results)))
+}
+
+func (r *verifyResult) fill(t *target, res *trust.Result) {
+	r.Status, r.Policy, r.Level = res.Status, res.Policy, res.Level
+	r.Found, r.Tried = res.Found, res.Tried
+	if res.Subject.Digest != "" {
+		d := toDescriptor(res.Subject)
+		r.Subject = &d
+	}
+	switch res.Status {
+	case trust.Verified, trust.Skipped:
+		r.Verified = t.ref.WithDigest(res.Subject.Digest).String()
+		r.code = exitOK
+	case trust.NoSignature:
+		r.code = exitNoSignature
+	case trust.NotVerified:
+		r.code = exitNotVerified
+	default:
+		r.code = exitError
+	}
+	if res.Err != nil {
+		r.Error = res.Err.Error()
+	}
+	if s := res.Signature; s != nil {
+		env := s.Envelope
+		r.Signature = &signatureReport{
+			Digest: s.Digest.String(), Algorithm: string(env.Algorithm), Signer: env.Chain[0].Subject.String(),
+			SigningTime: env.SigningTime.UTC(), Annotations: env.Payload.TargetArtifact.Annotations, Warnings: s.Warnings,
+		}
+		if !env.Expiry.IsZero() {
+			exp := env.Expiry.UTC()
+			r.Signature.Expiry = &exp
+		}
+		if r.Subject != nil && r.Subject.MediaType == "" {
+			// Verified by digest: the signed descriptor says what it is.
+			t := env.Payload.TargetArtifact
+			r.Subject.MediaType, r.Subject.Size = t.MediaType, t.Size
+		}
+	}
+	for _, s := range res.Rejected {
+		r.Rejected = append(r.Rejected, rejectedSignature{Digest: s.Digest.String(), Reason: s.Err.Error()})
+	}
+}
+
+func (r *verifyResult) printText(c *cli.Context) {
+	w, ew := c.App.Writer, c.App.ErrWriter
+	switch r.Status {
+	case trust.Verified:
+		s := r.Signature
+		printf(w, "Verified %s\n", r.Verified)
+		printf(w, "  signer:       %s\n", s.Signer)
+		printf(w, "  signed at:    %s\n", formatTime(s.SigningTime))
+		if s.Expiry != nil {
+			printf(w, "  expires at:   %s\n", formatTime(*s.Expiry))
+		}
+		printf(w, "  signature:    %s (%s)\n", s.Digest, s.Algorithm)
+		printf(w, "  trust policy: %s (%s)\n", r.Policy, r.Level)
+		for k, v := range s.Annotations {
+			printf(w, "  metadata:     %s=%s\n", k, v)
+		}
+		for _, warn := range s.Warnings {
+			printf(ew, "Warning: %s: %s\n", r.Reference, warn)
+		}
+	case trust.Skipped:
+		printf(w, "Skipped %s: trust policy %q has level skip, so nothing was verified\n", r.Verified, r.Policy)
+	default:
+		printf(ew, "nv2: %s: %s\n", r.Reference, r.Error)
+		for _, rej := range r.Rejected {
+			printf(ew, "  %s: %s\n", rej.Digest, rej.Reason)
+		}
+		switch r.code {
+		case exitNoSignature:
+			printf(ew, "  sign it with 'nv2 sign', or check that REF names the image you meant\n")
+		case exitNotVerified:
+			printf(ew, "  no signature is from a signer your trust settings accept; check --cert or the trust policy ('nv2 policy show')\n")
+		}
+	}
+}
+
+// newVerifier builds the verifier from --cert, --policy or the configured
+// trust policy, in that order.
+func newVerifier(c *cli.Context) (*trust.Verifier, error) {
+	certFiles := c.StringSlice("cert")
+	policyFile := c.String("policy")
+	if len(certFiles) > 0 && policyFile != "" {
+		return nil, usageErrorf("use --cert or --policy, not both")
+	}
+	if len(certFiles) > 0 {
+		certs, err := loadCertFiles(certFiles)
+		if err != nil {
+			return nil, err
+		}
+		return trust.NewCertVerifier(certs), nil
+	}
+	cfg, err := trust.DefaultConfig()
+	if err != nil {
+		return nil, err
+	}
+	var doc *trust.PolicyDocument
+	if policyFile != "" {
+		data, err := os.ReadFile(policyFile)
+		if err != nil {
+			return nil, fmt.Errorf("reading the trust policy: %w", err)
+		}
+		if doc, err = trust.ParsePolicy(data); err != nil {
+			return nil, fmt.Errorf("%s: %w", policyFile, err)
+		}
+	} else if doc, err = cfg.LoadPolicy(); err != nil {
+		if errors.Is(err, trust.ErrNoPolicy) {
+			return nil, fmt.Errorf("%w: pass --cert FILE to trust a certificate directly, or set up trust once:\n"+
+				"  nv2 cert add --store NAME CERT_FILE\n  nv2 policy import POLICY_FILE\n(see 'nv2 policy --help' for the format)", err)
+		}
+		return nil, err
+	}
+	return trust.NewPolicyVerifier(doc, cfg), nil
+}
+
+func loadCertFiles(files []string) ([]*x509.Certificate, error) {
+	var out []*x509.Certificate
+	for _, f := range files {
+		certs, err := nvcrypto.LoadCertificates(f)
+		if err != nil {
+			return nil, fmt.Errorf("--cert: %w", err)
+		}
+		out = append(out, certs...)
+	}
+	return out, nil
+}

@@ -1,0 +1,279 @@
+package trust
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// Verification levels of a trust policy, as the Notary Project defines them.
+const (
+	LevelStrict     = "strict"
+	LevelPermissive = "permissive"
+	LevelAudit      = "audit"
+	LevelSkip       = "skip"
+)
+
+// Trust store types a policy can name in "type:name".
+const (
+	StoreCA               = "ca"
+	StoreSigningAuthority = "signingAuthority"
+)
+
+// PolicyVersion is the only trust policy document version nv2 reads.
+const PolicyVersion = "1.0"
+
+// PolicyDocument is a trust policy document in the Notary Project's format
+// (trustpolicy.json), so that one file serves nv2 and notation alike.
+type PolicyDocument struct {
+	Version       string   `json:"version"`
+	TrustPolicies []Policy `json:"trustPolicies"`
+}
+
+// Policy is one entry of a trust policy document: which repositories it
+// covers, how strictly their signatures are checked, and whom to trust.
+type Policy struct {
+	Name                  string                `json:"name"`
+	RegistryScopes        []string              `json:"registryScopes"`
+	SignatureVerification SignatureVerification `json:"signatureVerification"`
+	TrustStores           []string              `json:"trustStores,omitempty"`
+	TrustedIdentities     []string              `json:"trustedIdentities,omitempty"`
+}
+
+// SignatureVerification names the level and any per-check overrides.
+type SignatureVerification struct {
+	Level    string            `json:"level"`
+	Override map[string]string `json:"override,omitempty"`
+}
+
+// PolicyError is a trust policy that cannot be used, with the line of the
+// document where the problem is (0 when it concerns the document as a whole).
+type PolicyError struct {
+	Line   int
+	Reason string
+}
+
+func (e *PolicyError) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("trust policy line %d: %s", e.Line, e.Reason)
+	}
+	return "trust policy: " + e.Reason
+}
+
+// ParsePolicy reads and validates a trust policy document. Every problem is
+// reported as a *PolicyError carrying the line it was found on; a document
+// that parses is safe to use for verification.
+func ParsePolicy(data []byte) (*PolicyDocument, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	var doc PolicyDocument
+	if err := dec.Decode(&doc); err != nil {
+		return nil, jsonError(data, err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, &PolicyError{Line: lineAt(data, int(dec.InputOffset())), Reason: "unexpected content after the policy document"}
+	}
+	lines := policyLines(data)
+	line := func(i int) int {
+		if i < len(lines) {
+			return lines[i]
+		}
+		return 0
+	}
+	if doc.Version != PolicyVersion {
+		return nil, &PolicyError{Line: keyLine(data, "version"), Reason: fmt.Sprintf("version %q is not supported: use %q", doc.Version, PolicyVersion)}
+	}
+	if len(doc.TrustPolicies) == 0 {
+		return nil, &PolicyError{Reason: "no trustPolicies: add at least one policy"}
+	}
+	names := map[string]bool{}
+	scopes := map[string]string{}
+	for i, p := range doc.TrustPolicies {
+		fail := func(format string, a ...any) error {
+			return &PolicyError{Line: line(i), Reason: fmt.Sprintf("policy %q: ", p.Name) + fmt.Sprintf(format, a...)}
+		}
+		if p.Name == "" {
+			return nil, &PolicyError{Line: line(i), Reason: fmt.Sprintf("policy #%d has no name", i+1)}
+		}
+		if names[p.Name] {
+			return nil, fail("the name is used by another policy: names must be unique")
+		}
+		names[p.Name] = true
+		if len(p.RegistryScopes) == 0 {
+			return nil, fail(`no registryScopes: list repositories such as "registry.example/app", or "*"`)
+		}
+		for _, s := range p.RegistryScopes {
+			if s == "*" && len(p.RegistryScopes) > 1 {
+				return nil, fail(`"*" must be the only registry scope of its policy`)
+			}
+			if s != "*" && !validScope(s) {
+				return nil, fail("registry scope %q must be a repository such as \"registry.example/app\" (a host and a path, no tag or digest)", s)
+			}
+			if other, ok := scopes[s]; ok {
+				return nil, fail("registry scope %q is also in policy %q: each scope may appear once", s, other)
+			}
+			scopes[s] = p.Name
+		}
+		switch p.SignatureVerification.Level {
+		case LevelStrict, LevelPermissive, LevelAudit:
+			if len(p.TrustStores) == 0 {
+				return nil, fail("level %q needs trustStores, such as \"ca:acme\"", p.SignatureVerification.Level)
+			}
+			if len(p.TrustedIdentities) == 0 {
+				return nil, fail(`level %q needs trustedIdentities: "*" or "x509.subject: ..."`, p.SignatureVerification.Level)
+			}
+		case LevelSkip:
+			if len(p.TrustStores) > 0 || len(p.TrustedIdentities) > 0 {
+				return nil, fail("level \"skip\" must not name trustStores or trustedIdentities")
+			}
+		default:
+			return nil, fail("signatureVerification level %q is not one of strict, permissive, audit, skip", p.SignatureVerification.Level)
+		}
+		for check, action := range p.SignatureVerification.Override {
+			if _, ok := checkNames[check]; !ok {
+				return nil, fail("override of unknown check %q (known: integrity, authenticity, authenticTimestamp, expiry, revocation)", check)
+			}
+			if action != actionEnforce && action != actionLog && action != actionSkip {
+				return nil, fail("override %q: action %q is not enforce, log or skip", check, action)
+			}
+			if check == checkIntegrity {
+				return nil, fail("the integrity check cannot be overridden")
+			}
+		}
+		for _, ts := range p.TrustStores {
+			typ, name, ok := strings.Cut(ts, ":")
+			if !ok || (typ != StoreCA && typ != StoreSigningAuthority) || !validStoreName(name) {
+				return nil, fail("trust store %q must be \"ca:NAME\" or \"signingAuthority:NAME\"", ts)
+			}
+		}
+		for _, id := range p.TrustedIdentities {
+			if id == "*" {
+				if len(p.TrustedIdentities) > 1 {
+					return nil, fail(`"*" must be the only trusted identity of its policy`)
+				}
+				continue
+			}
+			if _, err := parseIdentity(id); err != nil {
+				return nil, fail("%v", err)
+			}
+		}
+	}
+	return &doc, nil
+}
+
+// PolicyFor returns the policy whose registryScopes name repository
+// ("host/path"), else the policy with scope "*", else an error.
+func (d *PolicyDocument) PolicyFor(repository string) (*Policy, error) {
+	var wildcard *Policy
+	for i := range d.TrustPolicies {
+		p := &d.TrustPolicies[i]
+		for _, s := range p.RegistryScopes {
+			if s == repository {
+				return p, nil
+			}
+			if s == "*" {
+				wildcard = p
+			}
+		}
+	}
+	if wildcard != nil {
+		return wildcard, nil
+	}
+	return nil, fmt.Errorf("no trust policy applies to %q: add it to a policy's registryScopes, or add a policy with scope \"*\"", repository)
+}
+
+func validScope(s string) bool {
+	host, path, ok := strings.Cut(s, "/")
+	return ok && host != "" && path != "" && !strings.ContainsAny(s, "@ ") && !strings.Contains(path, ":") && !strings.HasSuffix(s, "/")
+}
+
+func validStoreName(n string) bool {
+	if n == "" || n == "." || n == ".." {
+		return false
+	}
+	for _, r := range n {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// jsonError turns a decoding error into a PolicyError with its line.
+func jsonError(data []byte, err error) error {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syn):
+		return &PolicyError{Line: lineAt(data, int(syn.Offset)), Reason: "invalid JSON: " + syn.Error()}
+	case errors.As(err, &typ):
+		return &PolicyError{Line: lineAt(data, int(typ.Offset)), Reason: fmt.Sprintf("%s must be a JSON %s, not %s", typ.Field, typ.Type, typ.Value)}
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return &PolicyError{Line: lineAt(data, len(data)), Reason: "the document is empty or ends too early"}
+	}
+	if strings.HasPrefix(err.Error(), "json: unknown field ") {
+		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return &PolicyError{Line: keyLine(data, field), Reason: fmt.Sprintf("unknown field %q", field)}
+	}
+	return &PolicyError{Reason: err.Error()}
+}
+
+func lineAt(data []byte, offset int) int {
+	if offset > len(data) {
+		offset = len(data)
+	}
+	if offset < 0 {
+		offset = 0
+	}
+	return bytes.Count(data[:offset], []byte("\n")) + 1
+}
+
+// keyLine finds the line of the first occurrence of a JSON key.
+func keyLine(data []byte, key string) int {
+	i := bytes.Index(data, []byte(`"`+key+`"`))
+	if i < 0 {
+		return 0
+	}
+	return lineAt(data, i)
+}
+
+// policyLines returns the line on which each element of trustPolicies opens.
+func policyLines(data []byte) []int {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return nil
+	}
+	for dec.More() {
+		k, err := dec.Token()
+		if err != nil {
+			return nil
+		}
+		if k != "trustPolicies" {
+			var skip json.RawMessage
+			if dec.Decode(&skip) != nil {
+				return nil
+			}
+			continue
+		}
+		if t, err := dec.Token(); err != nil || t != json.Delim('[') {
+			return nil
+		}
+		var lines []int
+		for dec.More() {
+			off := int(dec.InputOffset())
+			for off < len(data) && strings.ContainsRune(" \t\r\n,", rune(data[off])) {
+				off++
+			}
+			lines = append(lines, lineAt(data, off))
+			var skip json.RawMessage
+			if dec.Decode(&skip) != nil {
+				return lines
+			}
+		}
+		return lines
+	}
+	return nil
+}

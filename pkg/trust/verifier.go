@@ -1,0 +1,429 @@
+package trust
+
+import (
+	"context"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	nvcrypto "github.com/nv2-signing/nv2/pkg/crypto"
+	"github.com/nv2-signing/nv2/pkg/registry"
+	"github.com/nv2-signing/nv2/pkg/signature"
+	"github.com/nv2-signing/nv2/pkg/spec"
+)
+
+// Source is where signatures are found: a remote repository or an OCI image
+// layout (*registry.Target satisfies it).
+type Source interface {
+	Resolve(ctx context.Context, reference string) (ocispec.Descriptor, error)
+	Referrers(ctx context.Context, subject ocispec.Descriptor, artifactType string) ([]ocispec.Descriptor, error)
+	FetchSignature(ctx context.Context, desc ocispec.Descriptor) (*registry.Signature, error)
+}
+
+// Status is the verdict for one artifact.
+type Status string
+
+const (
+	// Verified: a signature passed every check the policy enforces.
+	Verified Status = "verified"
+	// Skipped: the policy's level is "skip"; nothing was checked.
+	Skipped Status = "skipped"
+	// NoSignature: the artifact has no signature at all.
+	NoSignature Status = "no-signature"
+	// NotVerified: signatures exist, but none passed.
+	NotVerified Status = "not-verified"
+	// Failed: verification could not complete (network, configuration).
+	// Like NotVerified, it is never a pass.
+	Failed Status = "error"
+)
+
+// Result is the verdict for one artifact and what led to it.
+type Result struct {
+	// Subject is the artifact verified; a pull should use its digest.
+	Subject ocispec.Descriptor
+	Status  Status
+	// Policy names the trust policy applied ("--cert" for certificates given
+	// directly) and Level its verification level.
+	Policy, Level string
+	// Signature is the signature that verified (Verified only).
+	Signature *SignatureResult
+	// Rejected are the signatures tried that did not verify, with reasons.
+	Rejected []SignatureResult
+	// Found is the number of signatures found; Tried how many were checked.
+	Found, Tried int
+	// Err says why the status is not Verified or Skipped.
+	Err error
+}
+
+// SignatureResult is the outcome of checking one signature.
+type SignatureResult struct {
+	Digest   digest.Digest
+	Envelope *signature.Envelope
+	// Warnings are failed checks that the policy only logs.
+	Warnings []string
+	// Err is why the signature was rejected; nil when it verified.
+	Err error
+}
+
+// Rule is what one verification trusts: the policy resolved for one
+// repository, with its trust anchors loaded.
+type Rule struct {
+	Name, Level string
+	Anchors     []*x509.Certificate
+	identities  []identity // nil: any identity ("*")
+	actions     map[string]string
+}
+
+// Verifier checks signatures against trust rules. Its zero value is not
+// usable; make one with NewCertVerifier or NewPolicyVerifier. A Verifier is
+// safe for concurrent use.
+type Verifier struct {
+	rule func(scope string) (*Rule, error)
+	// Now returns the time used for expiry and validity; time.Now when nil.
+	Now func() time.Time
+	// Annotations, when set, must all appear with equal values in the
+	// signed metadata of a signature for it to verify.
+	Annotations map[string]string
+	// Concurrency bounds parallel signature fetches (default 4).
+	Concurrency int
+	// MaxAttempts bounds how many signatures are fetched and checked for
+	// one artifact (default 50), so that a flood of junk signatures cannot
+	// make verification unbounded. Candidates whose thumbprint hint names a
+	// trusted certificate are tried first.
+	MaxAttempts int
+}
+
+// NewCertVerifier trusts the given certificates directly, at the strict
+// level, for any repository and any signer identity: a signature verifies
+// when its chain contains or is issued by one of them.
+func NewCertVerifier(certs []*x509.Certificate) *Verifier {
+	r := &Rule{Name: "--cert", Level: LevelStrict, Anchors: certs, actions: actions(LevelStrict, nil)}
+	return &Verifier{rule: func(string) (*Rule, error) { return r, nil }}
+}
+
+// NewPolicyVerifier applies a trust policy document, loading the trust
+// stores it names from cfg when a repository first needs them.
+func NewPolicyVerifier(doc *PolicyDocument, cfg Config) *Verifier {
+	var mu sync.Mutex
+	cache := map[string]*Rule{}
+	return &Verifier{rule: func(scope string) (*Rule, error) {
+		p, err := doc.PolicyFor(scope)
+		if err != nil {
+			return nil, err
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if r, ok := cache[p.Name]; ok {
+			return r, nil
+		}
+		r := &Rule{Name: p.Name, Level: p.SignatureVerification.Level, actions: actions(p.SignatureVerification.Level, p.SignatureVerification.Override)}
+		for _, ts := range p.TrustStores {
+			certs, err := cfg.Certificates(ts)
+			if err != nil {
+				return nil, fmt.Errorf("trust policy %q: %w", p.Name, err)
+			}
+			r.Anchors = append(r.Anchors, certs...)
+		}
+		for _, s := range p.TrustedIdentities {
+			if s == "*" {
+				r.identities = nil
+				break
+			}
+			id, err := parseIdentity(s)
+			if err != nil {
+				return nil, fmt.Errorf("trust policy %q: %w", p.Name, err)
+			}
+			r.identities = append(r.identities, id)
+		}
+		cache[p.Name] = r
+		return r, nil
+	}}
+}
+
+// Rule returns the rule that applies to a repository ("host/path"; "" for
+// an OCI image layout, which only a "*" policy covers).
+func (v *Verifier) Rule(scope string) (*Rule, error) { return v.rule(scope) }
+
+func (v *Verifier) now() time.Time {
+	if v.Now != nil {
+		return v.Now()
+	}
+	return time.Now()
+}
+
+// Verify finds the signatures of reference (a tag or a digest) in src and
+// checks them against the rule for scope until one verifies. It resolves a
+// tag once; every later step uses the digest, so the verdict is about
+// exactly Result.Subject. Any error yields a status other than Verified.
+func (v *Verifier) Verify(ctx context.Context, src Source, scope, reference string) *Result {
+	res := &Result{}
+	rule, err := v.rule(scope)
+	if err != nil {
+		res.Status, res.Err = Failed, err
+		return res
+	}
+	res.Policy, res.Level = rule.Name, rule.Level
+	if d, err := digest.Parse(reference); err == nil {
+		// A digest needs no resolve: the digest alone names the content,
+		// and the payload's descriptor is compared with it.
+		res.Subject = ocispec.Descriptor{Digest: d}
+	} else {
+		res.Subject, err = src.Resolve(ctx, reference)
+		if err != nil {
+			res.Status, res.Err = Failed, err
+			return res
+		}
+	}
+	if rule.Level == LevelSkip {
+		res.Status = Skipped
+		res.Err = nil
+		return res
+	}
+	refs, err := src.Referrers(ctx, res.Subject, spec.ArtifactTypeSignature)
+	if err != nil {
+		res.Status, res.Err = Failed, fmt.Errorf("listing the signatures of %s: %w", res.Subject.Digest, err)
+		return res
+	}
+	res.Found = len(refs)
+	if len(refs) == 0 {
+		res.Status, res.Err = NoSignature, fmt.Errorf("%s has no signatures", res.Subject.Digest)
+		return res
+	}
+	candidates := orderCandidates(refs, rule.Anchors)
+	limit := v.MaxAttempts
+	if limit <= 0 {
+		limit = 50
+	}
+	if len(candidates) > limit {
+		candidates = candidates[:limit]
+	}
+	v.tryAll(ctx, src, rule, res, candidates)
+	if res.Signature != nil {
+		res.Status = Verified
+		return res
+	}
+	res.Status = NotVerified
+	switch {
+	case ctx.Err() != nil:
+		res.Status, res.Err = Failed, fmt.Errorf("verification did not complete: %w", ctx.Err())
+	case res.Tried < res.Found:
+		res.Err = fmt.Errorf("none of the %d signatures tried verified (of %d found; the limit is %d attempts, trusted-looking ones first)", res.Tried, res.Found, limit)
+	default:
+		res.Err = fmt.Errorf("none of the %d signatures verified", res.Found)
+	}
+	return res
+}
+
+// tryAll fetches and checks candidates in order with bounded concurrency,
+// stopping as soon as one verifies.
+func (v *Verifier) tryAll(ctx context.Context, src Source, rule *Rule, res *Result, candidates []ocispec.Descriptor) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	workers := v.Concurrency
+	if workers <= 0 {
+		workers = 4
+	}
+	results := make([]*SignatureResult, len(candidates))
+	done := make([]chan struct{}, len(candidates))
+	for i := range done {
+		done[i] = make(chan struct{})
+	}
+	sem := make(chan struct{}, workers)
+	go func() {
+		for i, c := range candidates {
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				for ; i < len(candidates); i++ {
+					close(done[i])
+				}
+				return
+			}
+			go func(i int, c ocispec.Descriptor) {
+				defer func() { <-sem; close(done[i]) }()
+				results[i] = v.fetchAndCheck(ctx, src, rule, res.Subject, c)
+			}(i, c)
+		}
+	}()
+	// Take results in candidate order, so the verdict does not depend on
+	// which fetch happened to finish first.
+	for i := range candidates {
+		<-done[i]
+		r := results[i]
+		if r == nil {
+			continue
+		}
+		res.Tried++
+		if r.Err == nil {
+			res.Signature = r
+			cancel()
+			for j := i + 1; j < len(candidates); j++ {
+				<-done[j]
+			}
+			return
+		}
+		res.Rejected = append(res.Rejected, *r)
+	}
+}
+
+func (v *Verifier) fetchAndCheck(ctx context.Context, src Source, rule *Rule, subject, desc ocispec.Descriptor) *SignatureResult {
+	if ctx.Err() != nil {
+		return nil
+	}
+	sig, err := src.FetchSignature(ctx, desc)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return &SignatureResult{Digest: desc.Digest, Err: fmt.Errorf("fetching signature: %w", err)}
+	}
+	r := v.Check(rule, sig.Envelope, subject)
+	r.Digest = desc.Digest
+	return &r
+}
+
+// Check verifies one envelope for subject under rule: integrity and that it
+// signs exactly subject (always enforced), then authenticity, signing time
+// against the certificate's validity, and expiry as the rule's level says,
+// then the required annotations. Subject needs a digest; its media type and
+// size are compared when set.
+func (v *Verifier) Check(rule *Rule, envelope []byte, subject ocispec.Descriptor) SignatureResult {
+	var r SignatureResult
+	env, err := signature.Verify(envelope)
+	if err != nil {
+		r.Err = fmt.Errorf("integrity: %w", err)
+		return r
+	}
+	r.Envelope = env
+	t := env.Payload.TargetArtifact
+	switch {
+	case t.Digest != subject.Digest:
+		r.Err = fmt.Errorf("integrity: the signature is for another artifact: it signs %s, not %s", t.Digest, subject.Digest)
+		return r
+	case subject.Size != 0 && t.Size != subject.Size:
+		r.Err = fmt.Errorf("integrity: the signature names size %d, the artifact has %d", t.Size, subject.Size)
+		return r
+	case subject.MediaType != "" && t.MediaType != subject.MediaType:
+		r.Err = fmt.Errorf("integrity: the signature names media type %s, the artifact is %s", t.MediaType, subject.MediaType)
+		return r
+	}
+	now := v.now()
+	check := func(name string, err error) bool {
+		if err == nil {
+			return true
+		}
+		switch rule.actions[name] {
+		case actionEnforce:
+			r.Err = fmt.Errorf("%s: %w", name, err)
+			return false
+		case actionLog:
+			r.Warnings = append(r.Warnings, fmt.Sprintf("%s: %v", name, err))
+		}
+		return true
+	}
+	if rule.actions[checkAuthenticity] != actionSkip && !check(checkAuthenticity, authentic(rule, env.Chain)) {
+		return r
+	}
+	if rule.actions[checkAuthenticTimestamp] != actionSkip && !check(checkAuthenticTimestamp, timely(env, now)) {
+		return r
+	}
+	if rule.actions[checkExpiry] != actionSkip && !env.Expiry.IsZero() && now.After(env.Expiry) {
+		if !check(checkExpiry, fmt.Errorf("the signature expired at %s", env.Expiry.Format(time.RFC3339))) {
+			return r
+		}
+	}
+	for k, want := range v.Annotations {
+		got, ok := t.Annotations[k]
+		if !ok {
+			r.Err = fmt.Errorf("signed metadata: %q is required but the signature has no such annotation", k)
+			return r
+		}
+		if got != want {
+			r.Err = fmt.Errorf("signed metadata: %q is %q, required %q", k, got, want)
+			return r
+		}
+	}
+	return r
+}
+
+// authentic checks that the chain leads to a trusted certificate and that
+// the signer is a trusted identity. Validity in time is timely's concern.
+func authentic(rule *Rule, chain []*x509.Certificate) error {
+	if len(rule.Anchors) == 0 {
+		return errors.New("the policy trusts no certificate")
+	}
+	if err := nvcrypto.VerifyChainTo(chain, rule.Anchors, time.Time{}); err != nil {
+		return err
+	}
+	if rule.identities == nil {
+		return nil
+	}
+	for _, id := range rule.identities {
+		if id.matches(chain[0]) {
+			return nil
+		}
+	}
+	return fmt.Errorf("the signer %q is not a trusted identity of the policy", chain[0].Subject.String())
+}
+
+// timely checks the signing time against the signing certificate's
+// validity, and the chain's validity now: with the notary.x509 scheme the
+// signing time is the signer's claim, so the certificates must still be valid.
+func timely(env *signature.Envelope, now time.Time) error {
+	leaf := env.Chain[0]
+	if env.SigningTime.Before(leaf.NotBefore) || env.SigningTime.After(leaf.NotAfter) {
+		return fmt.Errorf("signed at %s, outside the certificate's validity (%s to %s)",
+			env.SigningTime.Format(time.RFC3339), leaf.NotBefore.Format(time.RFC3339), leaf.NotAfter.Format(time.RFC3339))
+	}
+	for _, c := range env.Chain {
+		if now.Before(c.NotBefore) {
+			return fmt.Errorf("certificate %q is not valid until %s", c.Subject.String(), c.NotBefore.Format(time.RFC3339))
+		}
+		if now.After(c.NotAfter) {
+			return fmt.Errorf("certificate %q expired at %s", c.Subject.String(), c.NotAfter.Format(time.RFC3339))
+		}
+	}
+	return nil
+}
+
+// orderCandidates puts first the signatures whose thumbprint annotation
+// names a trusted certificate. The annotation is only a hint: every
+// candidate is fully verified, whatever it claims.
+func orderCandidates(refs []ocispec.Descriptor, anchors []*x509.Certificate) []ocispec.Descriptor {
+	trusted := map[string]bool{}
+	for _, a := range anchors {
+		trusted[nvcrypto.Thumbprint(a)] = true
+	}
+	var first, rest []ocispec.Descriptor
+	for _, d := range refs {
+		if hinted(d, trusted) {
+			first = append(first, d)
+		} else {
+			rest = append(rest, d)
+		}
+	}
+	return append(first, rest...)
+}
+
+func hinted(d ocispec.Descriptor, trusted map[string]bool) bool {
+	raw, ok := d.Annotations[spec.AnnotationThumbprints]
+	if !ok || len(raw) > 64<<10 {
+		return false
+	}
+	var tps []string
+	if json.Unmarshal([]byte(raw), &tps) != nil {
+		return false
+	}
+	for _, tp := range tps {
+		if trusted[tp] {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# registry.sh start|stop|status: run a real CNCF distribution 3.x registry on a
+# loopback port, with its storage in a temporary folder.
+#
+#   start  builds the registry once into $NV2_CACHE (go install from the Go
+#          module proxy), starts it, waits until /v2/ answers, and prints the
+#          host:port to stdout. NV2_REGISTRY_PORT picks the port (default 5000).
+#   stop   stops the registry started by `start` (by its pid) and removes its
+#          storage.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+version=v3.1.2
+cache=${NV2_CACHE:-$HOME/.cache/nv2}
+bin=$cache/bin/registry-$version
+state=${NV2_REGISTRY_STATE:-$cache/run}
+port=${NV2_REGISTRY_PORT:-5000}
+
+build() {
+  [ -x "$bin" ] && return 0
+  echo "registry.sh: building CNCF distribution $version into $cache (once)" >&2
+  mkdir -p "$cache/bin" "$cache/gobin"
+  GOBIN="$cache/gobin" GOFLAGS=-buildvcs=false go install "github.com/distribution/distribution/v3/cmd/registry@$version"
+  mv "$cache/gobin/registry" "$bin"
+}
+
+start() {
+  build
+  mkdir -p "$state"
+  if [ -f "$state/pid" ] && kill -0 "$(cat "$state/pid")" 2>/dev/null; then
+    echo "registry.sh: a registry is already running (pid $(cat "$state/pid")) on $(cat "$state/addr")" >&2
+    cat "$state/addr"; return 0
+  fi
+  storage=$(mktemp -d)
+  echo "$storage" >"$state/storage"
+  cat >"$state/config.yml" <<YAML
+version: 0.1
+log:
+  level: error
+  accesslog:
+    disabled: true
+storage:
+  filesystem:
+    rootdirectory: $storage
+  delete:
+    enabled: true
+http:
+  addr: 127.0.0.1:$port
+  secret: nv2-local-registry
+YAML
+  "$bin" serve "$state/config.yml" >"$state/log" 2>&1 &
+  echo $! >"$state/pid"
+  echo "127.0.0.1:$port" >"$state/addr"
+  for _ in $(seq 1 100); do
+    if curl -fsS "http://127.0.0.1:$port/v2/" >/dev/null 2>&1; then
+      echo "registry.sh: CNCF distribution $version on 127.0.0.1:$port (pid $(cat "$state/pid"))" >&2
+      echo "127.0.0.1:$port"; return 0
+    fi
+    if ! kill -0 "$(cat "$state/pid")" 2>/dev/null; then
+      echo "registry.sh: the registry exited; its log:" >&2; cat "$state/log" >&2; rm -f "$state/pid"; return 1
+    fi
+    sleep 0.1
+  done
+  echo "registry.sh: the registry did not answer on 127.0.0.1:$port within 10s; its log:" >&2
+  cat "$state/log" >&2
+  stop; return 1
+}
+
+stop() {
+  if [ -f "$state/pid" ]; then
+    pid=$(cat "$state/pid")
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+    rm -f "$state/pid"
+    echo "registry.sh: stopped the registry (pid $pid)" >&2
+  fi
+  if [ -f "$state/storage" ]; then rm -rf "$(cat "$state/storage")"; rm -f "$state/storage"; fi
+}
+
+case "${1:-}" in
+  build) build ;;
+  start) start ;;
+  stop) stop ;;
+  status) [ -f "$state/pid" ] && kill -0 "$(cat "$state/pid")" 2>/dev/null && cat "$state/addr" || { echo "not running" >&2; exit 1; } ;;
+  *) echo "usage: scripts/registry.sh start|stop|status|build" >&2; exit 2 ;;
+esac

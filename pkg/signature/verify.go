@@ -1,0 +1,396 @@
+package signature
+
+import (
+	"bytes"
+	"crypto/ecdsa"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/asn1"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/big"
+	"slices"
+	"strings"
+	"time"
+
+	nvcrypto "github.com/nv2-signing/nv2/pkg/crypto"
+	"github.com/nv2-signing/nv2/pkg/spec"
+)
+
+// criticalHeaders are the crit names nv2 processes.
+var criticalHeaders = []string{spec.HeaderSigningScheme, spec.HeaderExpiry}
+
+// maxCertificates bounds x5c: real chains have a handful of certificates.
+const maxCertificates = 16
+
+// descriptorMembers are the JSON names of an OCI descriptor.
+var descriptorMembers = []string{"mediaType", "digest", "size", "annotations", "urls", "platform", "artifactType", "data"}
+
+// Verify parses a JWS envelope strictly and checks its integrity: the envelope
+// is at most spec.MaxEnvelopeSize bytes of flattened JWS JSON with exactly the
+// members payload, protected, header and signature; alg is one of the six
+// Notary Project algorithms and matches the leaf key of x5c; crit lists
+// exactly headers nv2 processes and every one that must be critical; cty is
+// the Notary payload type; the signing scheme is notary.x509; signingTime (and
+// expiry if present) are RFC 3339; the signature over the JWS signing input
+// is the leaf key's; the payload describes a target artifact.
+//
+// Verify makes no trust decision: it does not check that the chain is
+// trusted, valid in time, or that the signature has not expired.
+func Verify(envelopeBytes []byte) (*Envelope, error) {
+	if len(envelopeBytes) > spec.MaxEnvelopeSize {
+		return nil, fmt.Errorf("%w: %d bytes, the limit is %d: this is not a signature nv2 accepts", ErrTooLarge, len(envelopeBytes), spec.MaxEnvelopeSize)
+	}
+	top, err := decodeObject(envelopeBytes)
+	if err != nil {
+		return nil, malformed("the envelope is not a JSON object: %v", err)
+	}
+	for name := range top {
+		if !slices.Contains([]string{"payload", "protected", "header", "signature"}, name) {
+			return nil, malformed("unexpected member %q: a Notary Project JWS envelope has only payload, protected, header and signature", name)
+		}
+	}
+	payloadB64, err := stringMember(top, "payload")
+	if err != nil {
+		return nil, err
+	}
+	protectedB64, err := stringMember(top, "protected")
+	if err != nil {
+		return nil, err
+	}
+	signatureB64, err := stringMember(top, "signature")
+	if err != nil {
+		return nil, err
+	}
+	rawHeader, ok := top["header"]
+	if !ok {
+		return nil, malformed("member \"header\" is missing")
+	}
+	payload, err := decodeBase64URL("payload", payloadB64)
+	if err != nil {
+		return nil, err
+	}
+	protectedJSON, err := decodeBase64URL("protected", protectedB64)
+	if err != nil {
+		return nil, err
+	}
+	sig, err := decodeBase64URL("signature", signatureB64)
+	if err != nil {
+		return nil, err
+	}
+
+	env := &Envelope{}
+	if err := parseProtected(protectedJSON, env); err != nil {
+		return nil, err
+	}
+	if err := parseHeader(rawHeader, env); err != nil {
+		return nil, err
+	}
+
+	leaf := env.Chain[0]
+	leafAlg, err := nvcrypto.AlgorithmFor(leaf.PublicKey)
+	if err != nil {
+		return nil, fmt.Errorf("%w: signing certificate %q: %v", ErrUnsupportedAlgorithm, leaf.Subject.String(), err)
+	}
+	if leafAlg != env.Algorithm {
+		return nil, fmt.Errorf("%w: alg is %s but the key of certificate %q signs with %s: the envelope was forged or built wrong; re-sign it",
+			ErrAlgorithmMismatch, env.Algorithm, leaf.Subject.String(), leafAlg)
+	}
+	if err := verifySignature(leaf, env.Algorithm, []byte(protectedB64+"."+payloadB64), sig); err != nil {
+		return nil, fmt.Errorf("%w: %v: the envelope or its payload was changed after signing, or it was not signed by the key of certificate %q; re-sign the artifact",
+			ErrInvalidSignature, err, leaf.Subject.String())
+	}
+	if err := parsePayload(payload, env); err != nil {
+		return nil, err
+	}
+	return env, nil
+}
+
+// malformed returns an ErrMalformed error saying what is wrong.
+func malformed(format string, args ...any) error {
+	return fmt.Errorf("%w: %s (not a valid Notary Project JWS envelope: re-sign the artifact with a Notary Project signer)", ErrMalformed, fmt.Sprintf(format, args...))
+}
+
+// decodeObject decodes one JSON object into its members, refusing duplicate
+// names and anything after the object.
+func decodeObject(data []byte) (map[string]json.RawMessage, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, err
+	}
+	if tok != json.Delim('{') {
+		return nil, errors.New("not a JSON object")
+	}
+	members := map[string]json.RawMessage{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, err
+		}
+		name, ok := tok.(string)
+		if !ok {
+			return nil, errors.New("invalid member name")
+		}
+		if _, dup := members[name]; dup {
+			return nil, fmt.Errorf("member %q appears twice", name)
+		}
+		var value json.RawMessage
+		if err := dec.Decode(&value); err != nil {
+			return nil, err
+		}
+		members[name] = value
+	}
+	if _, err := dec.Token(); err != nil {
+		return nil, err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errors.New("data after the JSON object")
+	}
+	return members, nil
+}
+
+func stringMember(obj map[string]json.RawMessage, name string) (string, error) {
+	raw, ok := obj[name]
+	if !ok {
+		return "", malformed("member %q is missing", name)
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return "", malformed("member %q is not a string", name)
+	}
+	return s, nil
+}
+
+// decodeBase64URL decodes unpadded base64url strictly (no padding, no line
+// breaks, no stray bits), as JWS requires.
+func decodeBase64URL(name, s string) ([]byte, error) {
+	if strings.ContainsAny(s, "\r\n") {
+		return nil, malformed("member %q contains a line break", name)
+	}
+	b, err := base64.RawURLEncoding.Strict().DecodeString(s)
+	if err != nil {
+		return nil, malformed("member %q is not unpadded base64url: %v", name, err)
+	}
+	return b, nil
+}
+
+// parseProtected checks the protected header and records it in env.
+func parseProtected(data []byte, env *Envelope) error {
+	h, err := decodeObject(data)
+	if err != nil {
+		return malformed("the protected header is not a JSON object: %v", err)
+	}
+	str := func(name string) (string, bool, error) {
+		raw, ok := h[name]
+		if !ok {
+			return "", false, nil
+		}
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return "", true, malformed("protected header %q is not a string", name)
+		}
+		return s, true, nil
+	}
+
+	alg, ok, err := str("alg")
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrUnsupportedAlgorithm, err)
+	}
+	if !ok {
+		return fmt.Errorf("%w: the protected header has no alg", ErrUnsupportedAlgorithm)
+	}
+	if env.Algorithm, err = nvcrypto.ParseAlgorithm(alg); err != nil {
+		return fmt.Errorf("%w: %v", ErrUnsupportedAlgorithm, err)
+	}
+
+	rawCrit, ok := h["crit"]
+	if !ok {
+		return fmt.Errorf("%w: the protected header has no crit; it must list %s", ErrMissingCritical, spec.HeaderSigningScheme)
+	}
+	var crit []string
+	if err := json.Unmarshal(rawCrit, &crit); err != nil || len(crit) == 0 {
+		return malformed("crit must be a non-empty array of header names")
+	}
+	for i, name := range crit {
+		if !slices.Contains(criticalHeaders, name) {
+			return fmt.Errorf("%w: crit lists %q, which nv2 does not process: this signature needs a newer or different verifier", ErrUnknownCritical, name)
+		}
+		if slices.Contains(crit[:i], name) {
+			return malformed("crit lists %q twice", name)
+		}
+		if _, present := h[name]; !present {
+			return malformed("crit lists %q but the protected header has no such member", name)
+		}
+	}
+	for _, name := range []string{spec.HeaderSigningScheme, spec.HeaderExpiry} {
+		if _, present := h[name]; present && !slices.Contains(crit, name) {
+			return fmt.Errorf("%w: %q is in the protected header but not in crit: the envelope was not made by a Notary Project signer", ErrMissingCritical, name)
+		}
+	}
+
+	cty, _, err := str("cty")
+	if err != nil {
+		return err
+	}
+	if cty != spec.MediaTypePayload {
+		return fmt.Errorf("%w: cty is %q, want %q", ErrContentType, cty, spec.MediaTypePayload)
+	}
+
+	if env.SigningScheme, _, err = str(spec.HeaderSigningScheme); err != nil {
+		return err
+	}
+	if env.SigningScheme != spec.SigningSchemeX509 {
+		return fmt.Errorf("%w: %q, nv2 verifies only %q signatures", ErrUnsupportedScheme, env.SigningScheme, spec.SigningSchemeX509)
+	}
+
+	st, ok, err := str(spec.HeaderSigningTime)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return malformed("the protected header has no %s", spec.HeaderSigningTime)
+	}
+	if env.SigningTime, err = time.Parse(time.RFC3339, st); err != nil {
+		return malformed("%s %q is not an RFC 3339 time", spec.HeaderSigningTime, st)
+	}
+	if ex, ok, err := str(spec.HeaderExpiry); err != nil {
+		return err
+	} else if ok {
+		if env.Expiry, err = time.Parse(time.RFC3339, ex); err != nil {
+			return malformed("%s %q is not an RFC 3339 time", spec.HeaderExpiry, ex)
+		}
+	}
+	return nil
+}
+
+// parseHeader reads x5c and the signing agent from the unprotected header.
+// Other members are unsigned and ignored (notation adds a timestamp there).
+func parseHeader(data json.RawMessage, env *Envelope) error {
+	h, err := decodeObject(data)
+	if err != nil {
+		return malformed("the unprotected header is not a JSON object: %v", err)
+	}
+	if raw, ok := h[spec.HeaderSigningAgent]; ok {
+		if err := json.Unmarshal(raw, &env.SigningAgent); err != nil {
+			return malformed("%s is not a string", spec.HeaderSigningAgent)
+		}
+	}
+	raw, ok := h["x5c"]
+	if !ok {
+		return fmt.Errorf("%w: the header has no x5c: the envelope must carry the signing certificate chain", ErrMissingCertificates)
+	}
+	var x5c []string
+	if err := json.Unmarshal(raw, &x5c); err != nil {
+		return fmt.Errorf("%w: x5c is not an array of strings", ErrMissingCertificates)
+	}
+	if len(x5c) == 0 {
+		return fmt.Errorf("%w: x5c is empty: the envelope must carry the signing certificate chain", ErrMissingCertificates)
+	}
+	if len(x5c) > maxCertificates {
+		return fmt.Errorf("%w: x5c holds %d certificates, more than the %d nv2 accepts", ErrMissingCertificates, len(x5c), maxCertificates)
+	}
+	for i, s := range x5c {
+		der, err := base64.StdEncoding.Strict().DecodeString(s)
+		if err != nil || strings.ContainsAny(s, "\r\n") {
+			return fmt.Errorf("%w: x5c[%d] is not base64", ErrMissingCertificates, i)
+		}
+		cert, err := x509.ParseCertificate(der)
+		if err != nil {
+			return fmt.Errorf("%w: x5c[%d]: %v", ErrMissingCertificates, i, err)
+		}
+		env.Chain = append(env.Chain, cert)
+	}
+	return nil
+}
+
+// verifySignature checks sig, a JWS signature of alg, over input with the
+// leaf's public key.
+func verifySignature(leaf *x509.Certificate, alg nvcrypto.Algorithm, input, sig []byte) error {
+	hash := alg.Hash()
+	h := hash.New()
+	h.Write(input)
+	digest := h.Sum(nil)
+	switch pub := leaf.PublicKey.(type) {
+	case *rsa.PublicKey:
+		return rsa.VerifyPSS(pub, hash, digest, sig, &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash})
+	case *ecdsa.PublicKey:
+		size := (pub.Curve.Params().BitSize + 7) / 8
+		if len(sig) != 2*size {
+			return fmt.Errorf("an %s signature has %d bytes, this one %d", alg, 2*size, len(sig))
+		}
+		r := new(big.Int).SetBytes(sig[:size])
+		s := new(big.Int).SetBytes(sig[size:])
+		if !ecdsa.Verify(pub, digest, r, s) {
+			return errors.New("ECDSA verification failed")
+		}
+		return nil
+	}
+	return fmt.Errorf("%T keys are not supported", leaf.PublicKey)
+}
+
+// ecdsaDERToJWS converts an ASN.1 ECDSA signature to the JWS form R || S,
+// each padded to size bytes.
+func ecdsaDERToJWS(der []byte, size int) ([]byte, error) {
+	var sig struct{ R, S *big.Int }
+	rest, err := asn1.Unmarshal(der, &sig)
+	if err != nil || len(rest) != 0 || sig.R == nil || sig.S == nil || sig.R.Sign() <= 0 || sig.S.Sign() <= 0 {
+		return nil, errors.New("the key returned an invalid ECDSA signature")
+	}
+	if sig.R.BitLen() > 8*size || sig.S.BitLen() > 8*size {
+		return nil, errors.New("the key returned an ECDSA signature too large for its curve")
+	}
+	out := make([]byte, 2*size)
+	sig.R.FillBytes(out[:size])
+	sig.S.FillBytes(out[size:])
+	return out, nil
+}
+
+// parsePayload decodes the signed payload strictly into env.Payload: a JSON
+// object with only targetArtifact, an OCI descriptor with at least mediaType,
+// a valid digest and a size. Member names must match exactly (encoding/json
+// alone would accept "MediaType" or a name given twice).
+func parsePayload(data []byte, env *Envelope) error {
+	p, err := decodeObject(data)
+	if err != nil {
+		return malformed("the payload is not a JSON object: %v", err)
+	}
+	for name := range p {
+		if name != "targetArtifact" {
+			return malformed("the payload has an unexpected member %q", name)
+		}
+	}
+	raw, ok := p["targetArtifact"]
+	if !ok {
+		return malformed("the payload has no targetArtifact")
+	}
+	members, err := decodeObject(raw)
+	if err != nil {
+		return malformed("the payload's targetArtifact is not a JSON object: %v", err)
+	}
+	for name := range members {
+		if !slices.Contains(descriptorMembers, name) {
+			return malformed("the payload's targetArtifact has an unexpected member %q", name)
+		}
+	}
+	if _, ok := members["size"]; !ok {
+		return malformed("the payload's targetArtifact has no size")
+	}
+	ta := &env.Payload.TargetArtifact
+	if err := json.Unmarshal(raw, ta); err != nil {
+		return malformed("the payload's targetArtifact is not an OCI descriptor: %v", err)
+	}
+	if ta.MediaType == "" {
+		return malformed("the payload's targetArtifact has no mediaType")
+	}
+	if err := ta.Digest.Validate(); err != nil {
+		return malformed("the payload's targetArtifact digest %q is invalid: %v", ta.Digest, err)
+	}
+	if ta.Size < 0 {
+		return malformed("the payload's targetArtifact size %d is negative", ta.Size)
+	}
+	return nil
+}

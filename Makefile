@@ -38,6 +38,16 @@ lint:
 		mv $(NV2_CACHE)/gobin/staticcheck $(NV2_CACHE)/bin/staticcheck-$(STATICCHECK_VERSION); }
 	$(NV2_CACHE)/bin/staticcheck-$(STATICCHECK_VERSION) ./...
 
+# install-docker-plugin installs nv2 as the docker CLI plugin "docker nv2" for
+# the current user: $DOCKER_CONFIG/cli-plugins/docker-nv2, where DOCKER_CONFIG
+# defaults to ~/.docker as it does for docker itself.
+DOCKER_PLUGIN_DIR = $(or $(DOCKER_CONFIG),$(HOME)/.docker)/cli-plugins
+
+install-docker-plugin: build
+	mkdir -p "$(DOCKER_PLUGIN_DIR)"
+	install -m 0755 $(BIN)/nv2 "$(DOCKER_PLUGIN_DIR)/docker-nv2"
+	@echo "installed $(DOCKER_PLUGIN_DIR)/docker-nv2: try 'docker nv2 --help'"
+
 demo: build
 	scripts/demo.sh
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/x509/pkix"
 	"path/filepath"
 	"time"
 
@@ -26,6 +27,7 @@ func certCommand() *cli.Command {
 					"   nv2 cert generate --name wabbit-networks.io --out ./keys",
 				Flags: []cli.Flag{
 					&cli.StringFlag{Name: "name", Aliases: []string{"n"}, Required: true, Usage: "the certificate's common name (CN), also the file name"},
+					&cli.StringFlag{Name: "subject", Usage: "further subject attributes, e.g. \"C=US, ST=WA, O=wabbit-networks.io\" (trust policy identities need C, ST and O)"},
 					&cli.BoolFlag{Name: "ca", Usage: "also make a CA that issues the signing certificate"},
 					&cli.StringFlag{Name: "key-type", Value: string(nvcrypto.ECDSAP256), Usage: "ecdsa-p256, ecdsa-p384, ecdsa-p521, rsa-2048, rsa-3072 or rsa-4096"},
 					&cli.IntFlag{Name: "days", Value: 365, Usage: "how many days the certificates are valid"},
@@ -90,7 +92,13 @@ func runCertGenerate(c *cli.Context) error {
 	if name != filepath.Base(name) || name == "." || name == ".." {
 		return usageErrorf("--name %q cannot be a path: it is also the file name; use --out for the folder", name)
 	}
-	creds, err := nvcrypto.Generate(nvcrypto.GenerateOptions{CommonName: name, KeyType: kt, CA: c.Bool("ca"), Validity: time.Duration(c.Int("days")) * 24 * time.Hour})
+	var subject pkix.Name
+	if s := c.String("subject"); s != "" {
+		if subject, err = nvcrypto.ParseSubject(s); err != nil {
+			return usageErrorf("--subject: %v", err)
+		}
+	}
+	creds, err := nvcrypto.Generate(nvcrypto.GenerateOptions{CommonName: name, Subject: subject, KeyType: kt, CA: c.Bool("ca"), Validity: time.Duration(c.Int("days")) * 24 * time.Hour})
 	if err != nil {
 		return err
 	}

@@ -2,8 +2,10 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +15,8 @@ import (
 
 	"github.com/nv2-signing/nv2/internal/testregistry"
 	nvcrypto "github.com/nv2-signing/nv2/pkg/crypto"
+	"github.com/nv2-signing/nv2/pkg/registry"
+	"github.com/nv2-signing/nv2/pkg/signature"
 )
 
 // These tests run the built nv2 binary, as a user would, against real
@@ -36,14 +40,14 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// cli is one user's environment: their own config folder and docker config.
-type cli struct {
+// cliUser is one user's environment: their own config folder and docker config.
+type cliUser struct {
 	t   *testing.T
 	env []string
 	dir string
 }
 
-func newCLI(t *testing.T, extraEnv ...string) *cli {
+func newCLI(t *testing.T, extraEnv ...string) *cliUser {
 	t.Helper()
 	dir := t.TempDir()
 	env := []string{
@@ -52,7 +56,7 @@ func newCLI(t *testing.T, extraEnv ...string) *cli {
 		"XDG_CONFIG_HOME=" + filepath.Join(dir, "config"),
 		"DOCKER_CONFIG=" + filepath.Join(dir, "docker"),
 	}
-	return &cli{t: t, env: append(env, extraEnv...), dir: dir}
+	return &cliUser{t: t, env: append(env, extraEnv...), dir: dir}
 }
 
 type result struct {
@@ -60,7 +64,7 @@ type result struct {
 	code           int
 }
 
-func (c *cli) run(args ...string) result {
+func (c *cliUser) run(args ...string) result {
 	c.t.Helper()
 	cmd := exec.Command(nv2Bin, args...)
 	cmd.Env = c.env
@@ -78,7 +82,7 @@ func (c *cli) run(args ...string) result {
 }
 
 // must runs nv2 and fails the test unless it exits with want.
-func (c *cli) must(want int, args ...string) result {
+func (c *cliUser) must(want int, args ...string) result {
 	c.t.Helper()
 	r := c.run(args...)
 	if r.code != want {
@@ -88,7 +92,7 @@ func (c *cli) must(want int, args ...string) result {
 }
 
 // keys generates a signing key and certificate (chain) with nv2 itself.
-func (c *cli) keys(name string, extra ...string) (key, cert string) {
+func (c *cliUser) keys(name string, extra ...string) (key, cert string) {
 	c.t.Helper()
 	out := filepath.Join(c.dir, "keys")
 	c.must(0, append([]string{"cert", "generate", "--name", name, "--out", out}, extra...)...)
@@ -126,15 +130,14 @@ func TestSignDiscoverVerify(t *testing.T) {
 			// By digest, and with the full reference.
 			c.must(0, "verify", "--cert", cert, want)
 
-			other, otherCert := c.keys("someone-else")
-			_ = other
+			_, otherCert := c.keys("someone-else")
 			bad := c.must(exitNotVerified, "verify", "--cert", otherCert, "net-monitor:v1")
 			if !strings.Contains(bad.stderr, sigDigest) || !strings.Contains(bad.stderr, "authenticity") {
 				t.Fatalf("exit 4 should name the rejected signature and why:\n%s", bad.stderr)
 			}
 			c.must(exitNoSignature, "verify", "--cert", cert, "unsigned:v1")
 			// Several references: the worst outcome wins, JSON has one entry each.
-			multi := c.must(exitNotVerified, "verify", "-o", "json", "--cert", cert, "net-monitor:v1", "unsigned:v1", "net-monitor@"+img.Digest.String())
+			multi := c.must(exitNoSignature, "verify", "-o", "json", "--cert", cert, "net-monitor:v1", "unsigned:v1", "net-monitor@"+img.Digest.String())
 			var entries []verifyResult
 			if err := json.Unmarshal([]byte(multi.stdout), &entries); err != nil || len(entries) != 3 {
 				t.Fatalf("want 3 JSON entries, got %v: %s", err, multi.stdout)
@@ -142,7 +145,8 @@ func TestSignDiscoverVerify(t *testing.T) {
 			if entries[0].Status != "verified" || entries[1].Status != "no-signature" || entries[2].Status != "verified" {
 				t.Fatalf("statuses: %+v", entries)
 			}
-			c.must(exitNoSignature, "verify", "--cert", cert, "net-monitor:v1", "unsigned:v1")
+			// A signature that did not verify is worse than a missing one.
+			c.must(exitNotVerified, "verify", "--cert", otherCert, "unsigned:v1", "net-monitor:v1")
 		})
 	}
 }
@@ -208,7 +212,7 @@ func TestTrustPolicy(t *testing.T) {
 			testregistry.PushImage(t, reg, "team/other", "v1", "policy-other")
 			testregistry.PushImage(t, reg, "team/unsigned", "v1", "policy-unsigned")
 			c := newCLI(t, "NV2_REGISTRY="+reg.Host)
-			key, cert := c.keys("acme-signer", "--ca")
+			key, cert := c.keys("acme-signer", "--ca", "--subject", "C=US, ST=Test, O=nv2 test")
 			caCert := filepath.Join(c.dir, "keys", "acme-signer-ca.crt")
 			c.must(0, "sign", "--key", key, "--cert", cert, "team/app:v1")
 			c.must(0, "sign", "--key", key, "--cert", cert, "team/other:v1")
@@ -225,6 +229,7 @@ func TestTrustPolicy(t *testing.T) {
 			_, strangerCert := c.keys("stranger")
 			c.must(0, "cert", "add", "--store", "strangers", strangerCert)
 
+			files := 0
 			policy := func(level, scope, store string, ids ...string) string {
 				p := map[string]any{"name": "p-" + level, "registryScopes": []string{scope},
 					"signatureVerification": map[string]string{"level": level}}
@@ -233,7 +238,8 @@ func TestTrustPolicy(t *testing.T) {
 					p["trustedIdentities"] = ids
 				}
 				b, _ := json.MarshalIndent(map[string]any{"version": "1.0", "trustPolicies": []any{p}}, "", "  ")
-				f := filepath.Join(c.dir, "policy-"+level+".json")
+				files++
+				f := filepath.Join(c.dir, fmt.Sprintf("policy-%d.json", files))
 				if err := os.WriteFile(f, b, 0o644); err != nil {
 					t.Fatal(err)
 				}
@@ -272,10 +278,13 @@ func TestTrustPolicy(t *testing.T) {
 
 func TestExpiredCertificateLevels(t *testing.T) {
 	reg := testregistry.Start(t, testregistry.GGCR)
-	testregistry.PushImage(t, reg, "app", "v1", "expired")
+	img := testregistry.PushImage(t, reg, "app", "v1", "expired")
 	c := newCLI(t, "NV2_REGISTRY="+reg.Host)
-	// A certificate valid in the past only: signing time (now) lies outside it.
-	creds, err := nvcrypto.Generate(nvcrypto.GenerateOptions{CommonName: "old-signer", NotBefore: time.Now().Add(-48 * time.Hour), Validity: time.Hour})
+	// A certificate that was valid two days ago for an hour, and a signature
+	// made then: nv2 sign refuses expired certificates, so sign with the
+	// library at a time inside the validity and push the signature.
+	notBefore := time.Now().Add(-48 * time.Hour)
+	creds, err := nvcrypto.Generate(nvcrypto.GenerateOptions{CommonName: "old-signer", NotBefore: notBefore, Validity: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -283,22 +292,44 @@ func TestExpiredCertificateLevels(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.must(0, "sign", "--key", paths.Key, "--cert", paths.Cert, "app:v1")
+	signer, err := signature.NewSigner(creds.Key, creds.Chain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env, err := signer.Sign(signature.SignRequest{Target: img, SigningTime: notBefore.Add(30 * time.Minute)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := registry.NewClient(registry.Options{PlainHTTP: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, _ := registry.ParseReference(reg.Host + "/app")
+	repo, err := client.Repository(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := repo.PushSignature(context.Background(), img, env, registry.SignatureOptions{Thumbprints: nvcrypto.Thumbprints(creds.Chain)}); err != nil {
+		t.Fatal(err)
+	}
+
 	r := c.must(exitNotVerified, "verify", "--cert", paths.Cert, "app:v1")
-	if !strings.Contains(r.stderr, "authenticTimestamp") {
-		t.Fatalf("expired certificate: reason should name the check:\n%s", r.stderr)
+	if !strings.Contains(r.stderr, "authenticTimestamp") || !strings.Contains(r.stderr, "expired") {
+		t.Fatalf("expired certificate: the reason should name the check:\n%s", r.stderr)
 	}
 	c.must(0, "cert", "add", "--store", "old", paths.Cert)
 	for level, want := range map[string]int{"strict": exitNotVerified, "permissive": 0, "audit": 0} {
 		doc := `{"version":"1.0","trustPolicies":[{"name":"p","registryScopes":["*"],"signatureVerification":{"level":"` + level + `"},"trustStores":["ca:old"],"trustedIdentities":["*"]}]}`
 		f := filepath.Join(c.dir, level+".json")
-		os.WriteFile(f, []byte(doc), 0o644)
+		if err := os.WriteFile(f, []byte(doc), 0o644); err != nil {
+			t.Fatal(err)
+		}
 		r := c.run("verify", "--policy", f, "app:v1")
 		if r.code != want {
 			t.Errorf("level %s: exit %d, want %d\n%s", level, r.code, want, r.stderr)
 		}
 		if want == 0 && !strings.Contains(r.stderr, "Warning") {
-			t.Errorf("level %s passed without warning about the logged failure:\n%s", level, r.stderr)
+			t.Errorf("level %s passed without a warning about the logged failure:\n%s", level, r.stderr)
 		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 )
@@ -15,6 +16,9 @@ import (
 var version = "0.1.0-dev"
 
 func main() {
+	if code, ok := runDockerPlugin(os.Args, os.Getenv, os.Stdin, os.Stdout, os.Stderr); ok {
+		os.Exit(code) // invoked by docker as "docker nv2" (docker.go)
+	}
 	os.Exit(run(os.Args, os.Stdout, os.Stderr))
 }
 
@@ -27,6 +31,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	}
 	code := exitCode(err)
+	if strings.HasPrefix(err.Error(), "Required flag") {
+		// urfave/cli reports a missing required flag as a plain error.
+		code = exitUsage
+	}
 	if msg := err.Error(); msg != "" {
 		fmt.Fprintf(stderr, "nv2: %s\n", msg)
 	}
@@ -54,6 +62,8 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			discoverCommand(),
 			inspectCommand(),
 			copyCommand(),
+			attachCommand(),
+			pullCommand(),
 			certCommand(),
 			policyCommand(),
 		},

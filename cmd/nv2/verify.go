@@ -7,9 +7,12 @@ import (
 	"os"
 	"time"
 
+	"github.com/opencontainers/go-digest"
 	"github.com/urfave/cli/v2"
 
 	nvcrypto "github.com/nv2-signing/nv2/pkg/crypto"
+	"github.com/nv2-signing/nv2/pkg/registry"
+	"github.com/nv2-signing/nv2/pkg/spec"
 	"github.com/nv2-signing/nv2/pkg/trust"
 )
 
@@ -17,20 +20,29 @@ func verifyCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "verify",
 		Usage:     "verify that artifacts carry a trusted signature",
-		ArgsUsage: "REF...",
+		ArgsUsage: "REF... | --signature SIG --manifest FILE",
 		Description: "Finds the signatures of each REF (referrers API, or the referrers tag schema\n" +
 			"on registries without it) and succeeds when one of them verifies and is\n" +
 			"trusted. Prints the verified repo@digest: pull that, not the tag.\n\n" +
 			"Trust comes from --cert (certificates trusted directly), --policy (a trust\n" +
 			"policy file), or the configured trust policy ('nv2 policy import').\n\n" +
+			"Offline: --oci-layout verifies images in a local OCI image layout against the\n" +
+			"signatures stored there; --signature SIG --manifest FILE verifies a detached\n" +
+			"envelope (from 'nv2 sign --signature-out') against a manifest file. Neither\n" +
+			"uses the network. A trust policy covers them only with scope \"*\".\n\n" +
 			"Exit codes: 0 verified, 3 no signature found, 4 signatures found but none\n" +
 			"verified, 1 other errors, 2 usage. With several REFs the worst one wins.\n\n" +
-			"   nv2 verify --cert signer.crt registry.example/net-monitor:v1",
+			"   nv2 verify --cert signer.crt registry.example/net-monitor:v1\n" +
+			"   nv2 verify --cert signer.crt --oci-layout ./build:v1\n" +
+			"   nv2 verify --cert signer.crt --signature sig.jws --manifest manifest.json",
 		Flags: append([]cli.Flag{
 			&cli.StringSliceFlag{Name: "cert", Aliases: []string{"c"}, Usage: "trust the certificate(s) in `FILE` directly: a signer's, or a CA's (repeatable)"},
 			&cli.StringFlag{Name: "policy", Usage: "use the trust policy in `FILE` instead of the configured one"},
 			&cli.StringSliceFlag{Name: "annotation", Aliases: []string{"a"}, Usage: "require signed metadata `KEY=VALUE` (repeatable)"},
 			&cli.BoolFlag{Name: "oci-layout", Usage: "each REF is a local OCI image layout PATH[:tag|@digest]; no network is used"},
+			&cli.StringFlag{Name: "signature", Usage: "verify the detached envelope in `SIG` (with --manifest) instead of REFs"},
+			&cli.StringFlag{Name: "manifest", Usage: "the manifest `FILE` the --signature envelope must sign"},
+			&cli.StringFlag{Name: "media-type", Usage: "the media `TYPE` of the --manifest file, when it has no mediaType field"},
 			&cli.IntFlag{Name: "max-signatures", Value: 50, Usage: "check at most this many signatures of one artifact (trusted-looking ones first)"},
 			outputFlag(),
 		}, registryFlags()...),
@@ -71,8 +83,18 @@ type rejectedSignature struct {
 }
 
 func runVerify(c *cli.Context) error {
-	if c.NArg() == 0 {
-		return usageErrorf("'nv2 verify' needs at least one reference (flags go before it)")
+	detached := c.IsSet("signature") || c.IsSet("manifest")
+	switch {
+	case detached && (c.String("signature") == "" || c.String("manifest") == ""):
+		return usageErrorf("--signature SIG and --manifest FILE go together: the envelope and the manifest it signs")
+	case detached && c.NArg() != 0:
+		return usageErrorf("--signature and --manifest verify a file: give no REF (got %d arguments)", c.NArg())
+	case detached && c.Bool("oci-layout"):
+		return usageErrorf("use --signature/--manifest or --oci-layout, not both")
+	case !detached && c.IsSet("media-type"):
+		return usageErrorf("--media-type describes a --manifest file; a REF's media type comes from where it is stored")
+	case !detached && c.NArg() == 0:
+		return usageErrorf("'nv2 verify' needs at least one reference, or --signature SIG --manifest FILE (flags go before references)")
 	}
 	asJSON, err := jsonOutput(c)
 	if err != nil {
@@ -82,12 +104,25 @@ func runVerify(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	// A malformed reference is a usage error, reported before any file is read.
+	for _, raw := range c.Args().Slice() {
+		if err := checkReference(raw, c.Bool("oci-layout")); err != nil {
+			return err
+		}
+	}
 	v, err := newVerifier(c)
 	if err != nil {
 		return err
 	}
 	v.Annotations = annotations
 	v.MaxAttempts = c.Int("max-signatures")
+	if detached {
+		r, err := verifyDetached(c, v)
+		if err != nil {
+			return err
+		}
+		return reportVerify(c, asJSON, []verifyResult{r})
+	}
 	e, err := newEnv(c)
 	if err != nil {
 		return err
@@ -96,7 +131,6 @@ func runVerify(c *cli.Context) error {
 	defer cancel()
 
 	var results []verifyResult
-	worst := exitOK
 	for _, raw := range c.Args().Slice() {
 		r := verifyResult{Reference: raw}
 		t, err := e.open(raw, c.Bool("oci-layout"))
@@ -107,12 +141,44 @@ func runVerify(c *cli.Context) error {
 			r.Status, r.Error, r.code = trust.Failed, err.Error(), exitCode(err)
 		} else {
 			res := v.Verify(ctx, t, t.scope(), t.ref.Reference())
-			r.fill(t, res)
+			r.fill(res, t.pinned)
 		}
+		results = append(results, r)
+	}
+	return reportVerify(c, asJSON, results)
+}
+
+// verifyDetached verifies the --signature envelope against the --manifest
+// file, with no network. Reading errors are reported in the result (exit
+// 1); a media type that cannot be decided is a usage error.
+func verifyDetached(c *cli.Context, v *trust.Verifier) (verifyResult, error) {
+	sigFile, manifestFile := c.String("signature"), c.String("manifest")
+	r := verifyResult{Reference: manifestFile}
+	subject, err := readManifestFile(manifestFile, c.String("media-type"))
+	if exitCode(err) == exitUsage {
+		return r, err
+	}
+	var envelope []byte
+	if err == nil {
+		envelope, err = readFileLimit("--signature", sigFile, spec.MaxEnvelopeSize)
+	}
+	if err != nil {
+		r.Status, r.Error, r.code = trust.Failed, err.Error(), exitError
+		return r, nil
+	}
+	res := v.VerifyDetached("", envelope, subject)
+	r.fill(res, func(d digest.Digest) string { return manifestFile + "@" + d.String() })
+	return r, nil
+}
+
+// reportVerify prints the results and returns the error that carries the
+// worst exit code, or nil when every result is a success.
+func reportVerify(c *cli.Context, asJSON bool, results []verifyResult) error {
+	worst := exitOK
+	for _, r := range results {
 		if severity(r.code) > severity(worst) {
 			worst = r.code
 		}
-		results = append(results, r)
 	}
 	if asJSON {
 		if err := writeJSON(c.App.Writer, results); err != nil {
@@ -138,7 +204,9 @@ func runVerify(c *cli.Context) error {
 	return withCode(worst, fmt.Errorf("%d of %d artifacts did not verify", failed, len(results)))
 }
 
-func (r *verifyResult) fill(t *target, res *trust.Result) {
+// fill records res; pin names the verified artifact by its digest (what a
+// pull should use).
+func (r *verifyResult) fill(res *trust.Result, pin func(digest.Digest) string) {
 	r.Status, r.Policy, r.Level = res.Status, res.Policy, res.Level
 	r.Found, r.Tried = res.Found, res.Tried
 	if res.Subject.Digest != "" {
@@ -147,7 +215,7 @@ func (r *verifyResult) fill(t *target, res *trust.Result) {
 	}
 	switch res.Status {
 	case trust.Verified, trust.Skipped:
-		r.Verified = t.ref.WithDigest(res.Subject.Digest).String()
+		r.Verified = pin(res.Subject.Digest)
 		r.code = exitOK
 	case trust.NoSignature:
 		r.code = exitNoSignature
@@ -263,4 +331,22 @@ func loadCertFiles(files []string) ([]*x509.Certificate, error) {
 		out = append(out, certs...)
 	}
 	return out, nil
+}
+
+// pinned names the artifact of t by digest d: repo@digest or PATH@digest.
+func (t *target) pinned(d digest.Digest) string { return t.ref.WithDigest(d).String() }
+
+// checkReference reports a malformed reference as a usage error, without
+// opening anything.
+func checkReference(raw string, layout bool) error {
+	var err error
+	if layout {
+		_, err = registry.ParseLayoutReference(raw)
+	} else {
+		_, err = registry.ParseReference(raw)
+	}
+	if err != nil {
+		return usageErrorf("%v", err)
+	}
+	return nil
 }

@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"testing"
 
 	"github.com/opencontainers/go-digest"
 	specs "github.com/opencontainers/image-spec/specs-go"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"oras.land/oras-go/v2/content"
+	"oras.land/oras-go/v2/content/oci"
+	"oras.land/oras-go/v2/errdef"
 	"oras.land/oras-go/v2/registry/remote"
 )
 
@@ -86,4 +89,29 @@ func PushImage(t testing.TB, r *Registry, repo, tag, seed string) ocispec.Descri
 // BlobDescriptors returns the descriptors of the image's config and layer.
 func (img *Image) BlobDescriptors() []ocispec.Descriptor {
 	return append([]ocispec.Descriptor(nil), img.blobDescs...)
+}
+
+// WriteLayout writes the image into the OCI image layout at dir, creating
+// the layout when missing, tags it (when tag is not empty) and returns the
+// manifest descriptor.
+func (img *Image) WriteLayout(dir, tag string) (ocispec.Descriptor, error) {
+	ctx := context.Background()
+	s, err := oci.New(dir)
+	if err != nil {
+		return ocispec.Descriptor{}, err
+	}
+	for _, d := range img.blobDescs {
+		if err := s.Push(ctx, d, bytes.NewReader(img.Blobs[d.Digest])); err != nil && !errors.Is(err, errdef.ErrAlreadyExists) {
+			return ocispec.Descriptor{}, err
+		}
+	}
+	if err := s.Push(ctx, img.Descriptor, bytes.NewReader(img.Manifest)); err != nil && !errors.Is(err, errdef.ErrAlreadyExists) {
+		return ocispec.Descriptor{}, err
+	}
+	if tag != "" {
+		if err := s.Tag(ctx, img.Descriptor, tag); err != nil {
+			return ocispec.Descriptor{}, err
+		}
+	}
+	return img.Descriptor, nil
 }

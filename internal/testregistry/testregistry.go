@@ -20,8 +20,8 @@ import (
 	"time"
 
 	"github.com/distribution/distribution/v3/configuration"
-	"github.com/distribution/distribution/v3/registry/handlers"
 	_ "github.com/distribution/distribution/v3/registry/auth/htpasswd" // basic auth
+	"github.com/distribution/distribution/v3/registry/handlers"
 	_ "github.com/distribution/distribution/v3/registry/storage/driver/inmemory"
 	ggcr "github.com/google/go-containerregistry/pkg/registry"
 	"github.com/sirupsen/logrus"
@@ -134,7 +134,7 @@ type Counter struct {
 // Request is one request a registry answered.
 type Request struct {
 	Method, Path, Query string
-	Status             int
+	Status              int
 }
 
 func (r Request) String() string {

@@ -137,6 +137,10 @@ func GenerateKey(t KeyType) (stdcrypto.Signer, error) {
 type GenerateOptions struct {
 	// CommonName is the leaf's subject CN (required); a CA gets "CommonName CA".
 	CommonName string
+	// Subject holds further subject attributes (O, C, ST, ...) for the leaf
+	// and the CA; its CommonName is ignored. Trust policies' identities need
+	// C, ST and O.
+	Subject pkix.Name
 	// KeyType of the leaf and of the CA; empty means ecdsa-p256.
 	KeyType KeyType
 	// CA true makes a CA certificate and a leaf it signs; false a self-signed leaf.
@@ -186,7 +190,7 @@ func Generate(opts GenerateOptions) (*Credentials, error) {
 		return nil, fmt.Errorf("generate: %w", err)
 	}
 	leaf := &x509.Certificate{
-		Subject:               pkix.Name{CommonName: opts.CommonName},
+		Subject:               withCommonName(opts.Subject, opts.CommonName),
 		NotBefore:             notBefore,
 		NotAfter:              notAfter,
 		KeyUsage:              x509.KeyUsageDigitalSignature,
@@ -206,7 +210,7 @@ func Generate(opts GenerateOptions) (*Credentials, error) {
 		return nil, fmt.Errorf("generate: %w", err)
 	}
 	caTemplate := &x509.Certificate{
-		Subject:               pkix.Name{CommonName: opts.CommonName + " CA"},
+		Subject:               withCommonName(opts.Subject, opts.CommonName+" CA"),
 		NotBefore:             notBefore,
 		NotAfter:              notAfter,
 		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
@@ -239,4 +243,40 @@ func createCertificate(template, parent *x509.Certificate, pub stdcrypto.PublicK
 		return nil, fmt.Errorf("create certificate %q: %w", template.Subject.CommonName, err)
 	}
 	return x509.ParseCertificate(der)
+}
+
+func withCommonName(n pkix.Name, cn string) pkix.Name {
+	n.CommonName = cn
+	return n
+}
+
+// ParseSubject reads subject attributes written as "C=US, ST=WA, O=Acme"
+// (the form trust policies use for identities): C, ST, L, O, OU, CN. Values
+// cannot contain commas.
+func ParseSubject(s string) (pkix.Name, error) {
+	var n pkix.Name
+	for _, part := range strings.Split(s, ",") {
+		k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
+		k, v = strings.ToUpper(strings.TrimSpace(k)), strings.TrimSpace(v)
+		if !ok || v == "" {
+			return n, fmt.Errorf("subject %q: %q is not ATTRIBUTE=value", s, strings.TrimSpace(part))
+		}
+		switch k {
+		case "C":
+			n.Country = append(n.Country, v)
+		case "ST":
+			n.Province = append(n.Province, v)
+		case "L":
+			n.Locality = append(n.Locality, v)
+		case "O":
+			n.Organization = append(n.Organization, v)
+		case "OU":
+			n.OrganizationalUnit = append(n.OrganizationalUnit, v)
+		case "CN":
+			n.CommonName = v
+		default:
+			return n, fmt.Errorf("subject %q: attribute %q is not one of C, ST, L, O, OU, CN", s, k)
+		}
+	}
+	return n, nil
 }

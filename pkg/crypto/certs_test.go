@@ -317,3 +317,28 @@ func assertNoTempFiles(t *testing.T, dir string) {
 		}
 	}
 }
+
+func TestParseSubject(t *testing.T) {
+	n, err := ParseSubject("C=US, ST=WA, L=Seattle, O=Acme, OU=Eng, CN=x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n.Country[0] != "US" || n.Province[0] != "WA" || n.Locality[0] != "Seattle" || n.Organization[0] != "Acme" || n.OrganizationalUnit[0] != "Eng" || n.CommonName != "x" {
+		t.Fatalf("parsed %+v", n)
+	}
+	for _, bad := range []string{"", "C", "C=", "X=1", "C=US,,O=A"} {
+		if _, err := ParseSubject(bad); err == nil {
+			t.Errorf("ParseSubject(%q) succeeded", bad)
+		}
+	}
+	creds, err := Generate(GenerateOptions{CommonName: "leaf", Subject: n, CA: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := creds.Chain[0].Subject; got.CommonName != "leaf" || got.Organization[0] != "Acme" {
+		t.Fatalf("leaf subject %v", got)
+	}
+	if got := creds.Chain[1].Subject; got.CommonName != "leaf CA" || got.Country[0] != "US" {
+		t.Fatalf("CA subject %v", got)
+	}
+}

@@ -50,3 +50,19 @@ const (
 	// MaxEnvelopeSize bounds a signature envelope.
 	MaxEnvelopeSize = 32 << 20
 )
+
+// Manifest media types of Docker's image format, which registries still
+// serve and which nv2 signs like OCI manifests.
+const (
+	MediaTypeDockerManifest     = "application/vnd.docker.distribution.manifest.v2+json"
+	MediaTypeDockerManifestList = "application/vnd.docker.distribution.manifest.list.v2+json"
+)
+
+// Limits on what a registry's referrers listing may hold.
+const (
+	// MaxReferrers bounds the referrers nv2 reads for one subject, over all
+	// pages of the referrers API or in one referrers tag schema index.
+	MaxReferrers = 10000
+	// MaxReferrerPages bounds the pages of one referrers API listing.
+	MaxReferrerPages = 1000
+)

@@ -182,6 +182,9 @@ func (d *PolicyDocument) PolicyFor(repository string) (*Policy, error) {
 	if wildcard != nil {
 		return wildcard, nil
 	}
+	if repository == "" {
+		return nil, errors.New("no trust policy applies to an artifact outside a registry (an OCI layout or a manifest file): only a policy with registryScopes [\"*\"] covers it; add one, or pass --cert")
+	}
 	return nil, fmt.Errorf("no trust policy applies to %q: add it to a policy's registryScopes, or add a policy with scope \"*\"", repository)
 }
 

@@ -61,10 +61,10 @@ func TestParsePolicyRefusesWithLineAndReason(t *testing.T) {
 		{"skip with stores", replace(`"permissive", "override": {"expiry": "enforce"}`, `"skip"`), 11, "skip"},
 		{"strict without stores", replace(`"trustStores": ["ca:acme"],`, ``), 4, "trustStores"},
 		{"unknown field", replace(`"name": "app",`, `"name": "app", "colour": "red",`), 5, "colour"},
-		{"syntax error", replace(`"level": "strict"}`, `"level": "strict"`), 7, "invalid JSON"},
-		{"wrong type", replace(`"trustStores": ["ca:acme"]`, `"trustStores": "ca:acme"`), 7, "trustStores"},
+		{"syntax error", replace(`"level": "strict"}`, `"level": "strict"`), 11, "invalid JSON"},
+		{"wrong type", replace(`"trustStores": ["ca:acme"]`, `"trustStores": "ca:acme"`), 8, "trustStores"},
 		{"empty", "", 1, "empty"},
-		{"trailing data", validPolicy + "{}", 23, "after"},
+		{"trailing data", validPolicy + "{}", 19, "after"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -295,24 +295,13 @@ func (v *Verifier) fetchAndCheck(ctx context.Context, src Source, rule *Rule, su
 // size are compared when set.
 func (v *Verifier) Check(rule *Rule, envelope []byte, subject ocispec.Descriptor) SignatureResult {
 	var r SignatureResult
-	env, err := signature.Verify(envelope)
+	env, err := VerifyIntegrity(envelope, subject)
+	r.Envelope = env
 	if err != nil {
 		r.Err = fmt.Errorf("integrity: %w", err)
 		return r
 	}
-	r.Envelope = env
 	t := env.Payload.TargetArtifact
-	switch {
-	case t.Digest != subject.Digest:
-		r.Err = fmt.Errorf("integrity: the signature is for another artifact: it signs %s, not %s", t.Digest, subject.Digest)
-		return r
-	case subject.Size != 0 && t.Size != subject.Size:
-		r.Err = fmt.Errorf("integrity: the signature names size %d, the artifact has %d", t.Size, subject.Size)
-		return r
-	case subject.MediaType != "" && t.MediaType != subject.MediaType:
-		r.Err = fmt.Errorf("integrity: the signature names media type %s, the artifact is %s", t.MediaType, subject.MediaType)
-		return r
-	}
 	now := v.now()
 	check := func(name string, err error) bool {
 		if err == nil {

@@ -1,0 +1,321 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	nvcrypto "github.com/nv2-signing/nv2/pkg/crypto"
+	"github.com/nv2-signing/nv2/pkg/trust"
+)
+
+// pluginConfigFile is the plugin's settings file, in the docker config
+// folder beside docker's config.json.
+const pluginConfigFile = "nv2.json"
+
+// pluginConfig is the docker plugin's settings (nv2.json). Paths are
+// absolute. At most one of VerifyCerts and Policy is set.
+type pluginConfig struct {
+	// Enabled makes push sign, pull verify, and other docker commands pass
+	// through; disabled, the plugin offers only nv2's own commands.
+	Enabled bool `json:"enabled"`
+	// Key and Cert sign on push (and are sign's defaults).
+	Key  string `json:"key,omitempty"`
+	Cert string `json:"cert,omitempty"`
+	// VerifyCerts are certificates trusted directly on pull, as verify --cert.
+	VerifyCerts []string `json:"verifyCerts,omitempty"`
+	// Policy is a trust policy file used on pull, as verify --policy.
+	Policy string `json:"policy,omitempty"`
+}
+
+// dockerConfigDir is the folder of docker's config.json: $DOCKER_CONFIG,
+// else ~/.docker, as for docker itself and for nv2's registry credentials.
+func dockerConfigDir() (string, error) {
+	if dir := os.Getenv("DOCKER_CONFIG"); dir != "" {
+		return dir, nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", fmt.Errorf("finding the docker config folder: %w; set DOCKER_CONFIG", err)
+	}
+	return filepath.Join(home, ".docker"), nil
+}
+
+// loadPluginConfig reads nv2.json and returns it with its path. A missing
+// file is the zero config: disabled, nothing set.
+func loadPluginConfig() (*pluginConfig, string, error) {
+	dir, err := dockerConfigDir()
+	if err != nil {
+		return nil, "", err
+	}
+	path := filepath.Join(dir, pluginConfigFile)
+	cfg := &pluginConfig{}
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return cfg, path, nil
+	}
+	if err != nil {
+		return nil, "", fmt.Errorf("reading the plugin settings: %w", err)
+	}
+	if err := json.Unmarshal(data, cfg); err != nil {
+		return nil, "", fmt.Errorf("%s is not valid JSON (%v): fix it, or delete it and set it again with 'docker nv2 config set'", path, err)
+	}
+	return cfg, path, nil
+}
+
+// save writes cfg to path (mode 0600, atomically), creating the folder.
+func (cfg *pluginConfig) save(path string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return fmt.Errorf("saving the plugin settings: %w", err)
+	}
+	data, err := json.MarshalIndent(cfg, "", "  ")
+	if err != nil {
+		return err
+	}
+	return nvcrypto.WriteFileAtomic(path, append(data, '\n'), 0o600, true)
+}
+
+// checkEnabled refuses command (push or pull) while the plugin is disabled.
+func (cfg *pluginConfig) checkEnabled(command, plain string) error {
+	if cfg.Enabled {
+		return nil
+	}
+	return fmt.Errorf("'docker nv2 %s' needs the plugin enabled: run 'docker nv2 config enable' (or '%s' to skip nv2)", command, plain)
+}
+
+// checkSigner refuses a config without a key and certificate.
+func (cfg *pluginConfig) checkSigner() error {
+	if cfg.Key == "" || cfg.Cert == "" {
+		return errors.New("no signing key and certificate are configured: run 'docker nv2 config set --key FILE --cert FILE' " +
+			"('docker nv2 cert generate' makes a test pair)")
+	}
+	return nil
+}
+
+// trustArgs returns the verify flags of the configured trust, or an error
+// saying how to configure it.
+func (cfg *pluginConfig) trustArgs() ([]string, error) {
+	if cfg.Policy != "" {
+		return []string{"--policy", cfg.Policy}, nil
+	}
+	if len(cfg.VerifyCerts) == 0 {
+		return nil, errors.New("no trust is configured for pulls: run 'docker nv2 config set --verify-cert FILE' (repeatable: " +
+			"the signers' or their CAs' certificates) or 'docker nv2 config set --policy FILE' (a trust policy)")
+	}
+	var args []string
+	for _, f := range cfg.VerifyCerts {
+		args = append(args, "--cert", f)
+	}
+	return args, nil
+}
+
+func dockerConfigCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "config",
+		Usage: "show or change the plugin's settings (nv2.json in the docker config folder)",
+		Description: "Without a subcommand, prints the settings. They are kept in nv2.json in\n" +
+			"the docker config folder ($DOCKER_CONFIG, else ~/.docker), with absolute paths.\n\n" +
+			"   docker nv2 config set --key signer.key --cert signer.crt --verify-cert ca.crt\n" +
+			"   docker nv2 config enable",
+		Flags:  []cli.Flag{outputFlag()},
+		Action: runConfigShow,
+		Subcommands: []*cli.Command{
+			{
+				Name:  "set",
+				Usage: "set the signing key and certificate, and the trust used on pull",
+				Description: "Sets only what is given; each file is checked first. --verify-cert\n" +
+					"(certificates trusted directly) and --policy (a trust policy) replace each other.",
+				Flags: []cli.Flag{
+					&cli.StringFlag{Name: "key", Usage: "private key `FILE` that push signs with"},
+					&cli.StringFlag{Name: "cert", Usage: "certificate chain `FILE` of the key (leaf first)"},
+					&cli.StringSliceFlag{Name: "verify-cert", Usage: "trust the certificate(s) in `FILE` on pull (repeatable; replaces earlier ones)"},
+					&cli.StringFlag{Name: "policy", Usage: "verify pulls with the trust policy in `FILE`"},
+					outputFlag(),
+				},
+				Action: runConfigSet,
+			},
+			{
+				Name:   "enable",
+				Usage:  "make push sign, pull verify, and other docker commands pass through",
+				Action: func(c *cli.Context) error { return setEnabled(c, true) },
+			},
+			{
+				Name:   "disable",
+				Usage:  "turn push, pull and docker pass-through off (nv2's own commands still work)",
+				Action: func(c *cli.Context) error { return setEnabled(c, false) },
+			},
+		},
+	}
+}
+
+// pluginConfigReport is what 'docker nv2 config -o json' prints.
+type pluginConfigReport struct {
+	File string `json:"file"`
+	pluginConfig
+}
+
+func runConfigShow(c *cli.Context) error {
+	if c.NArg() > 0 {
+		return usageErrorf("unknown 'docker nv2 config' command %q: use set, enable or disable", c.Args().First())
+	}
+	cfg, path, err := loadPluginConfig()
+	if err != nil {
+		return err
+	}
+	return printPluginConfig(c, cfg, path)
+}
+
+func printPluginConfig(c *cli.Context, cfg *pluginConfig, path string) error {
+	asJSON, err := jsonOutput(c)
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		return writeJSON(c.App.Writer, pluginConfigReport{File: path, pluginConfig: *cfg})
+	}
+	w := c.App.Writer
+	or := func(s, unset string) string {
+		if s == "" {
+			return "not set (" + unset + ")"
+		}
+		return s
+	}
+	printf(w, "settings:     %s\n", path)
+	if cfg.Enabled {
+		printf(w, "enabled:      yes: push signs, pull verifies, other commands go to docker\n")
+	} else {
+		printf(w, "enabled:      no (docker nv2 config enable)\n")
+	}
+	printf(w, "signing key:  %s\n", or(cfg.Key, "docker nv2 config set --key FILE"))
+	printf(w, "certificate:  %s\n", or(cfg.Cert, "docker nv2 config set --cert FILE"))
+	switch {
+	case cfg.Policy != "":
+		printf(w, "trust:        policy %s\n", cfg.Policy)
+	case len(cfg.VerifyCerts) > 0:
+		printf(w, "trust:        certificates %s\n", strings.Join(cfg.VerifyCerts, ", "))
+	default:
+		printf(w, "trust:        not set (docker nv2 config set --verify-cert FILE, or --policy FILE)\n")
+	}
+	return nil
+}
+
+func runConfigSet(c *cli.Context) error {
+	if c.NArg() > 0 {
+		return usageErrorf("'docker nv2 config set' takes only flags; got %q", c.Args().First())
+	}
+	if !(c.IsSet("key") || c.IsSet("cert") || c.IsSet("verify-cert") || c.IsSet("policy")) {
+		return usageErrorf("'docker nv2 config set' needs --key, --cert, --verify-cert or --policy")
+	}
+	if c.IsSet("verify-cert") && c.IsSet("policy") {
+		return usageErrorf("use --verify-cert or --policy, not both")
+	}
+	cfg, path, err := loadPluginConfig()
+	if err != nil {
+		return err
+	}
+	abs := func(flag, f string) (string, error) {
+		if f == "" {
+			return "", usageErrorf("--%s needs a file name", flag)
+		}
+		p, err := filepath.Abs(f)
+		if err != nil {
+			return "", fmt.Errorf("--%s %s: %w", flag, f, err)
+		}
+		return p, nil
+	}
+	if c.IsSet("key") {
+		if cfg.Key, err = abs("key", c.String("key")); err != nil {
+			return err
+		}
+	}
+	if c.IsSet("cert") {
+		if cfg.Cert, err = abs("cert", c.String("cert")); err != nil {
+			return err
+		}
+	}
+	if c.IsSet("verify-cert") {
+		cfg.VerifyCerts, cfg.Policy = nil, ""
+		for _, f := range c.StringSlice("verify-cert") {
+			p, err := abs("verify-cert", f)
+			if err != nil {
+				return err
+			}
+			if _, err := nvcrypto.LoadCertificates(p); err != nil {
+				return fmt.Errorf("--verify-cert: %w", err)
+			}
+			cfg.VerifyCerts = append(cfg.VerifyCerts, p)
+		}
+	}
+	if c.IsSet("policy") {
+		if cfg.Policy, err = abs("policy", c.String("policy")); err != nil {
+			return err
+		}
+		cfg.VerifyCerts = nil
+		data, err := os.ReadFile(cfg.Policy)
+		if err != nil {
+			return fmt.Errorf("--policy: %w", err)
+		}
+		if _, err := trust.ParsePolicy(data); err != nil {
+			return fmt.Errorf("--policy %s: %w", cfg.Policy, err)
+		}
+	}
+	if err := checkSigningFiles(cfg); err != nil {
+		return err
+	}
+	if err := cfg.save(path); err != nil {
+		return err
+	}
+	return printPluginConfig(c, cfg, path)
+}
+
+// checkSigningFiles checks that the configured key and certificate load and,
+// when both are set, belong together.
+func checkSigningFiles(cfg *pluginConfig) error {
+	switch {
+	case cfg.Key != "" && cfg.Cert != "":
+		if _, err := loadSigner(cfg.Key, cfg.Cert); err != nil {
+			return fmt.Errorf("the key and certificate cannot sign together: %w", err)
+		}
+	case cfg.Key != "":
+		if _, err := nvcrypto.LoadPrivateKey(cfg.Key); err != nil {
+			return fmt.Errorf("--key: %w", err)
+		}
+	case cfg.Cert != "":
+		if _, err := nvcrypto.LoadCertificates(cfg.Cert); err != nil {
+			return fmt.Errorf("--cert: %w", err)
+		}
+	}
+	return nil
+}
+
+func setEnabled(c *cli.Context, on bool) error {
+	if c.NArg() > 0 {
+		return usageErrorf("'docker nv2 config %s' takes no arguments", c.Command.Name)
+	}
+	cfg, path, err := loadPluginConfig()
+	if err != nil {
+		return err
+	}
+	cfg.Enabled = on
+	if err := cfg.save(path); err != nil {
+		return err
+	}
+	if !on {
+		printf(c.App.Writer, "docker nv2 is disabled: push, pull and docker pass-through are off\n")
+		return nil
+	}
+	printf(c.App.Writer, "docker nv2 is enabled: push signs, pull verifies, other commands go to docker\n")
+	if err := cfg.checkSigner(); err != nil {
+		warnf(c, "%v", err)
+	}
+	if _, err := cfg.trustArgs(); err != nil {
+		warnf(c, "%v", err)
+	}
+	return nil
+}

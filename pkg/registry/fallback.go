@@ -1,0 +1,275 @@
+package registry
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"time"
+
+	specs "github.com/opencontainers/image-spec/specs-go"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"golang.org/x/sync/errgroup"
+	"oras.land/oras-go/v2/content"
+	"oras.land/oras-go/v2/registry/remote/auth"
+
+	"github.com/nv2-signing/nv2/pkg/spec"
+)
+
+// The settle protocol of the referrers tag schema index (see PushSignature).
+const (
+	// settleMin is the least delay between writing the index and checking it.
+	settleMin = 50 * time.Millisecond
+	// settleMax caps the delay however slow the registry is.
+	settleMax = 5 * time.Second
+	// settleFactor times this writer's read-to-write time is the delay.
+	settleFactor = 2
+	// settleAttempts bounds the writes of one push.
+	settleAttempts = 12
+)
+
+// errUnsettled is wrapped when the index kept changing under a push.
+const errUnsettled constError = "the referrers index did not settle"
+
+// settleConfig tunes the settle protocol; tests shorten or lengthen it.
+type settleConfig struct {
+	min, max time.Duration
+	factor   int
+	attempts int
+}
+
+// defaultSettle is the protocol nv2 runs.
+func defaultSettle() settleConfig {
+	return settleConfig{min: settleMin, max: settleMax, factor: settleFactor, attempts: settleAttempts}
+}
+
+// indexSnapshot is one read of the referrers tag schema index.
+type indexSnapshot struct {
+	at      time.Time // when the read began
+	entries []ocispec.Descriptor
+}
+
+// referrersTag is the referrers tag schema tag of subject: "<alg>-<hex>",
+// the algorithm cut to 32 and the hex to 64 characters (distribution spec
+// 1.1); for sha256 exactly what oras-go and notation use.
+func referrersTag(subject ocispec.Descriptor) (string, error) {
+	if err := subject.Digest.Validate(); err != nil {
+		return "", fmt.Errorf("invalid subject digest %q: %w", subject.Digest, err)
+	}
+	alg, enc := subject.Digest.Algorithm().String(), subject.Digest.Encoded()
+	if len(alg) > 32 {
+		alg = alg[:32]
+	}
+	if len(enc) > 64 {
+		enc = enc[:64]
+	}
+	return alg + "-" + enc, nil
+}
+
+// readIndex reads subject's referrers tag schema index. No tag, or a tag
+// that is not an index (some registries resolve it to the subject), reads
+// as an empty index.
+func (t *Target) readIndex(ctx context.Context, subject ocispec.Descriptor) (*indexSnapshot, error) {
+	tag, err := referrersTag(subject)
+	if err != nil {
+		return nil, err
+	}
+	at := time.Now()
+	desc, rc, err := t.repo.FetchReference(ctx, tag)
+	if errors.Is(err, ErrNotFound) {
+		return &indexSnapshot{at: at}, nil
+	}
+	if err != nil {
+		return nil, t.fail(err, "read the referrers index %s in %s", tag, t)
+	}
+	defer drainClose(rc)
+	if desc.MediaType != ocispec.MediaTypeImageIndex || desc.Digest == subject.Digest {
+		return &indexSnapshot{at: at}, nil
+	}
+	if desc.Size > spec.MaxManifestSize {
+		return nil, fmt.Errorf("the referrers index %s in %s is %d bytes, over the limit of %d", tag, t, desc.Size, spec.MaxManifestSize)
+	}
+	raw, err := content.ReadAll(rc, desc)
+	if err != nil {
+		return nil, fmt.Errorf("read the referrers index %s in %s: %w", tag, t, err)
+	}
+	var idx ocispec.Index
+	if err := json.Unmarshal(raw, &idx); err != nil {
+		return nil, fmt.Errorf("decode the referrers index %s in %s: %w", tag, t, err)
+	}
+	if len(idx.Manifests) > spec.MaxReferrers {
+		return nil, fmt.Errorf("the referrers index %s in %s lists more than %d referrers", tag, t, spec.MaxReferrers)
+	}
+	return &indexSnapshot{at: at, entries: idx.Manifests}, nil
+}
+
+// putManifest PUTs a manifest (or index) under reference (its digest or a
+// tag) and reports whether the registry answered with OCI-Subject, that is,
+// processed the subject itself (referrers API).
+func (t *Target) putManifest(ctx context.Context, desc ocispec.Descriptor, raw []byte, reference string) (bool, error) {
+	u := t.repositoryURL() + "/manifests/" + reference
+	resp, err := t.do(ctx, http.MethodPut, u, raw, http.Header{"Content-Type": {desc.MediaType}}, auth.ActionPull, auth.ActionPush)
+	if err != nil {
+		return false, err
+	}
+	defer drainClose(resp.Body)
+	if resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusOK {
+		return false, responseError(resp)
+	}
+	if d := resp.Header.Get("Docker-Content-Digest"); d != "" && d != desc.Digest.String() {
+		return false, fmt.Errorf("PUT %s: the registry stored digest %s, want %s", reference, d, desc.Digest)
+	}
+	return resp.Header.Get("OCI-Subject") != "", nil
+}
+
+// pushReferrer PUTs a manifest that has subject and makes it discoverable:
+// nothing more on a registry with the referrers API, else the settle
+// protocol on the referrers tag schema index.
+func (t *Target) pushReferrer(ctx context.Context, desc ocispec.Descriptor, raw []byte, subject ocispec.Descriptor) error {
+	if t.cap.load() == capUnsupported {
+		// A known fallback registry: read the index while the manifest is
+		// PUT, which keeps this writer's read-to-write time (and so the
+		// settle delay) short.
+		var snap *indexSnapshot
+		g, gctx := errgroup.WithContext(ctx)
+		g.Go(func() error {
+			if _, err := t.putManifest(gctx, desc, raw, desc.Digest.String()); err != nil {
+				return t.fail(err, "push manifest %s to %s", desc.Digest, t)
+			}
+			return nil
+		})
+		g.Go(func() (err error) {
+			snap, err = t.readIndex(gctx, subject)
+			return err
+		})
+		if err := g.Wait(); err != nil {
+			return err
+		}
+		return t.addToIndex(ctx, subject, desc, snap)
+	}
+	ociSubject, err := t.putManifest(ctx, desc, raw, desc.Digest.String())
+	if err != nil {
+		return t.fail(err, "push manifest %s to %s", desc.Digest, t)
+	}
+	if ociSubject {
+		t.cap.set(capSupported)
+		return nil
+	}
+	if t.cap.load() == capUnknown {
+		if err := t.probeReferrersAPI(ctx, subject); err != nil {
+			return err
+		}
+	}
+	if t.cap.load() == capSupported {
+		return nil
+	}
+	return t.addToIndex(ctx, subject, desc, nil)
+}
+
+// addToIndex adds entry to subject's referrers tag schema index with the
+// read-merge-write-verify protocol PushSignature documents. snap is a read
+// of the index taken no earlier than the manifest PUT began, or nil.
+func (t *Target) addToIndex(ctx context.Context, subject, entry ocispec.Descriptor, snap *indexSnapshot) error {
+	tag, err := referrersTag(subject)
+	if err != nil {
+		return err
+	}
+	if snap == nil {
+		if snap, err = t.readIndex(ctx, subject); err != nil {
+			return err
+		}
+	}
+	known := newEntrySet()
+	known.add(entry)
+	for attempt := 0; ; attempt++ {
+		known.addAll(snap.entries)
+		missing := known.missingFrom(snap.entries)
+		if len(missing) == 0 {
+			return nil // every entry this writer knows is in the index
+		}
+		if attempt >= t.settle.attempts {
+			return fmt.Errorf("%w: the signature %s is stored in %s, but after %d writes the index %s still misses %d entries (other writers keep replacing it); push the same signature again to re-index it",
+				errUnsettled, entry.Digest, t, attempt, tag, len(missing))
+		}
+		entries := append(append([]ocispec.Descriptor{}, snap.entries...), missing...)
+		if len(entries) > spec.MaxReferrers {
+			return fmt.Errorf("the referrers index %s in %s would list more than %d referrers", tag, t, spec.MaxReferrers)
+		}
+		idx := ocispec.Index{Versioned: specs.Versioned{SchemaVersion: 2}, MediaType: ocispec.MediaTypeImageIndex, Manifests: entries}
+		raw, err := json.Marshal(idx)
+		if err != nil {
+			return err
+		}
+		if len(raw) > spec.MaxManifestSize {
+			return fmt.Errorf("the referrers index %s in %s would be over %d bytes", tag, t, spec.MaxManifestSize)
+		}
+		desc := content.NewDescriptorFromBytes(ocispec.MediaTypeImageIndex, raw)
+		if _, err := t.putManifest(ctx, desc, raw, tag); err != nil {
+			return t.fail(err, "write the referrers index %s to %s", tag, t)
+		}
+		if err := sleep(ctx, t.settle.delay(time.Since(snap.at))); err != nil {
+			return err
+		}
+		if snap, err = t.readIndex(ctx, subject); err != nil {
+			return err
+		}
+	}
+}
+
+// delay is the jittered wait after a write whose read-to-write time was
+// span: uniformly in [d, 2d) with d = max(min, factor*span), capped at max.
+func (c settleConfig) delay(span time.Duration) time.Duration {
+	d := max(c.min, time.Duration(c.factor)*span)
+	d += rand.N(d)
+	return min(d, c.max)
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	tm := time.NewTimer(d)
+	defer tm.Stop()
+	select {
+	case <-tm.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// entrySet is an ordered set of descriptors keyed by digest.
+type entrySet struct {
+	order []ocispec.Descriptor
+	has   map[string]bool
+}
+
+func newEntrySet() *entrySet { return &entrySet{has: map[string]bool{}} }
+
+func (s *entrySet) add(d ocispec.Descriptor) {
+	if d.Digest == "" || s.has[d.Digest.String()] {
+		return
+	}
+	s.has[d.Digest.String()] = true
+	s.order = append(s.order, d)
+}
+
+func (s *entrySet) addAll(ds []ocispec.Descriptor) {
+	for _, d := range ds {
+		s.add(d)
+	}
+}
+
+// missingFrom returns the known entries that ds lacks, in the order first seen.
+func (s *entrySet) missingFrom(ds []ocispec.Descriptor) []ocispec.Descriptor {
+	in := make(map[string]bool, len(ds))
+	for _, d := range ds {
+		in[d.Digest.String()] = true
+	}
+	var out []ocispec.Descriptor
+	for _, d := range s.order {
+		if !in[d.Digest.String()] {
+			out = append(out, d)
+		}
+	}
+	return out
+}

@@ -319,7 +319,7 @@ func assertNoTempFiles(t *testing.T, dir string) {
 }
 
 func TestParseSubject(t *testing.T) {
-	n, err := ParseSubject("C=US, ST=WA, L=Seattle, O=Acme, OU=Eng, CN=x")
+	n, err := nvcrypto.ParseSubject("C=US, ST=WA, L=Seattle, O=Acme, OU=Eng, CN=x")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -327,11 +327,11 @@ func TestParseSubject(t *testing.T) {
 		t.Fatalf("parsed %+v", n)
 	}
 	for _, bad := range []string{"", "C", "C=", "X=1", "C=US,,O=A"} {
-		if _, err := ParseSubject(bad); err == nil {
+		if _, err := nvcrypto.ParseSubject(bad); err == nil {
 			t.Errorf("ParseSubject(%q) succeeded", bad)
 		}
 	}
-	creds, err := Generate(GenerateOptions{CommonName: "leaf", Subject: n, CA: true})
+	creds, err := nvcrypto.Generate(nvcrypto.GenerateOptions{CommonName: "leaf", Subject: n, CA: true})
 	if err != nil {
 		t.Fatal(err)
 	}

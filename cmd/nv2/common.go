@@ -27,6 +27,20 @@ func registryFlags() []cli.Flag {
 	}
 }
 
+type name string
+
+// flagValue reads a registry flag given either before the command (nv2
+// --debug verify ...) or after it (nv2 verify --debug ...); the one nearer
+// the command wins, and the command's default applies when neither is set.
+func flagValue[T any](c *cli.Context, n name, get func(*cli.Context, string) T) T {
+	for _, x := range c.Lineage() {
+		if x.IsSet(string(n)) {
+			return get(x, string(n))
+		}
+	}
+	return get(c, string(n))
+}
+
 func outputFlag() cli.Flag {
 	return &cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "text", Usage: "output format: text or json"}
 }
@@ -58,18 +72,18 @@ type env struct {
 
 func newEnv(c *cli.Context) (*env, error) {
 	opts := registry.Options{
-		PlainHTTP: c.Bool("plain-http"),
-		Insecure:  c.Bool("insecure"),
-		CAFile:    c.String("ca-file"),
-		Username:  c.String("username"),
-		Password:  c.String("password"),
+		PlainHTTP: flagValue(c, name("plain-http"), (*cli.Context).Bool),
+		Insecure:  flagValue(c, name("insecure"), (*cli.Context).Bool),
+		CAFile:    flagValue(c, name("ca-file"), (*cli.Context).String),
+		Username:  flagValue(c, name("username"), (*cli.Context).String),
+		Password:  flagValue(c, name("password"), (*cli.Context).String),
 		UserAgent: "nv2/" + version,
-		Timeout:   c.Duration("timeout"),
+		Timeout:   flagValue(c, name("timeout"), (*cli.Context).Duration),
 	}
 	if opts.Password != "" && opts.Username == "" {
 		return nil, usageErrorf("--password needs --username (or NV2_USERNAME)")
 	}
-	if c.Bool("debug") {
+	if flagValue(c, name("debug"), (*cli.Context).Bool) {
 		opts.Debug = c.App.ErrWriter
 	}
 	client, err := registry.NewClient(opts)
@@ -81,7 +95,7 @@ func newEnv(c *cli.Context) (*env, error) {
 
 // context returns a context that ends at --timeout.
 func (e *env) context() (context.Context, context.CancelFunc) {
-	d := e.c.Duration("timeout")
+	d := flagValue(e.c, name("timeout"), (*cli.Context).Duration)
 	if d <= 0 {
 		return context.WithCancel(e.c.Context)
 	}

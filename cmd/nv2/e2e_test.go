@@ -222,6 +222,8 @@ func TestTrustPolicy(t *testing.T) {
 			if !strings.Contains(r.stderr, "nv2 policy import") {
 				t.Fatalf("missing-policy error does not say what to do:\n%s", r.stderr)
 			}
+			// --cert trusts a CA that issued the signer, as the prototype did.
+			c.must(0, "verify", "--cert", caCert, "team/app:v1")
 			c.must(0, "cert", "add", "--store", "acme", caCert)
 			if l := c.must(0, "cert", "list").stdout; !strings.Contains(l, "ca:acme") || !strings.Contains(l, "acme-signer CA") {
 				t.Fatalf("cert list:\n%s", l)
@@ -380,7 +382,8 @@ func TestCredentialsNeverPrinted(t *testing.T) {
 	key, cert := c.keys("auth-signer")
 	all := c.must(0, "copy", "--debug", "-u", user, "-p", pass, "--from-oci-layout", layout+":v1", ref)
 	s := c.must(0, "sign", "--debug", "-u", user, "-p", pass, "--key", key, "--cert", cert, ref)
-	v := c.must(0, "verify", "--debug", "--cert", cert, "-u", user, "-p", pass, ref)
+	// Registry flags may also come before the command.
+	v := c.must(0, "--debug", "-u", user, "-p", pass, "verify", "--cert", cert, ref)
 	env := newCLI(t, "NV2_USERNAME="+user, "NV2_PASSWORD="+pass)
 	e := env.must(0, "discover", "--debug", ref)
 	for _, out := range []result{all, s, v, e} {

@@ -56,6 +56,8 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		HideHelpCommand:        false,
 		OnUsageError:           onUsageError,
 		ExitErrHandler:         func(*cli.Context, error) {}, // run() reports errors and exits
+		// The registry flags may also come before the command.
+		Flags: registryFlags(),
 		Commands: []*cli.Command{
 			signCommand(),
 			verifyCommand(),

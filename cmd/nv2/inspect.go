@@ -1,7 +1,6 @@
 package main
 
 import (
-	"sort"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -124,12 +123,7 @@ func runInspect(c *cli.Context) error {
 		if s.SigningAgent != "" {
 			printf(w, "    signing agent: %s\n", s.SigningAgent)
 		}
-		keys := make([]string, 0, len(s.Annotations))
-		for k := range s.Annotations {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
+		for _, k := range sortedKeys(s.Annotations) {
 			printf(w, "    metadata:      %s=%s\n", k, s.Annotations[k])
 		}
 		for i, cert := range s.Certificates {

@@ -261,8 +261,8 @@ func (r *verifyResult) printText(c *cli.Context) {
 		}
 		printf(w, "  signature:    %s (%s)\n", s.Digest, s.Algorithm)
 		printf(w, "  trust policy: %s (%s)\n", r.Policy, r.Level)
-		for k, v := range s.Annotations {
-			printf(w, "  metadata:     %s=%s\n", k, v)
+		for _, k := range sortedKeys(s.Annotations) {
+			printf(w, "  metadata:     %s=%s\n", k, s.Annotations[k])
 		}
 		for _, warn := range s.Warnings {
 			printf(ew, "Warning: %s: %s\n", r.Reference, warn)

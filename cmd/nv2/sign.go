@@ -145,9 +145,25 @@ func runSign(c *cli.Context) error {
 		res.Reference = t.ref.WithDigest(req.Target.Digest).String()
 	}
 	res.Subject, res.Algorithm = toDescriptor(req.Target), string(signer.Algorithm())
-	env, err := signer.Sign(req)
-	if err != nil {
-		return err
+	// A push that failed midway is resumed with the same envelope, so that
+	// running the command again leaves one signature (see pending.go).
+	var journal *pendingSignature
+	var env []byte
+	if !sigOnly && !t.IsLayout() {
+		journal = pendingFor(t.String(), req.Target, signer.Chain(), annotations, c.Duration("expiry"))
+		if env, now = journal.resume(req.Target, signer.Chain()[0], annotations, now); env != nil {
+			warnf(c, "resuming the signature made at %s, whose push did not complete", formatTime(now))
+		}
+	}
+	if env == nil {
+		now = req.SigningTime
+		if env, err = signer.Sign(req); err != nil {
+			return err
+		}
+		if err := journal.save(env); err != nil {
+			warnf(c, "cannot keep the signature until it is pushed (%v): if the push fails, signing again makes a second signature", err)
+			journal = nil
+		}
 	}
 	if sigOut != "" {
 		// Written first: the envelope is kept even if the push fails.
@@ -160,8 +176,12 @@ func runSign(c *cli.Context) error {
 	if !sigOnly {
 		sig, err := t.PushSignature(ctx, req.Target, env, registry.SignatureOptions{Thumbprints: nvcrypto.Thumbprints(signer.Chain()), Created: now})
 		if err != nil {
+			if journal != nil {
+				return fmt.Errorf("%w\nthe signature was not stored completely; run the same command again to push this same signature", err)
+			}
 			return err
 		}
+		journal.done()
 		d := toDescriptor(sig)
 		res.Signature = &d
 	}

@@ -1,10 +1,13 @@
 package main
 
 import (
+	"context"
 	"crypto/x509"
 	"errors"
 	"fmt"
 	"os"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/opencontainers/go-digest"
@@ -130,23 +133,41 @@ func runVerify(c *cli.Context) error {
 	ctx, cancel := e.context()
 	defer cancel()
 
-	var results []verifyResult
-	for _, raw := range c.Args().Slice() {
-		r := verifyResult{Reference: raw}
-		t, err := e.open(raw, c.Bool("oci-layout"))
-		if err == nil {
-			err = needReference(t, raw)
-		}
-		if err != nil {
-			r.Status, r.Error, r.code = trust.Failed, err.Error(), exitCode(err)
-		} else {
-			res := v.Verify(ctx, t, t.scope(), t.ref.Reference())
-			r.fill(res, t.pinned)
-		}
-		results = append(results, r)
+	// The references are verified concurrently, at most verifyParallel at
+	// once, over the one Client (one connection pool, one token cache);
+	// results are reported in the order the references were given.
+	refs := c.Args().Slice()
+	results := make([]verifyResult, len(refs))
+	sem := make(chan struct{}, verifyParallel)
+	var wg sync.WaitGroup
+	for i, raw := range refs {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			r := verifyResult{Reference: raw}
+			t, err := e.open(raw, c.Bool("oci-layout"))
+			if err == nil {
+				err = needReference(t, raw)
+			}
+			if err != nil {
+				r.Status, r.Error, r.code = trust.Failed, err.Error(), exitCode(err)
+			} else {
+				res := v.Verify(ctx, t, t.scope(), t.ref.Reference())
+				r.fill(res, t.pinned)
+			}
+			results[i] = r
+		}()
 	}
+	wg.Wait()
 	return reportVerify(c, asJSON, results)
 }
+
+// verifyParallel bounds the references one 'nv2 verify' checks at once.
+// Each one fetches up to 4 signatures at a time (trust.Verifier), so 8 keep
+// the connection pool (16 idle connections a host) busy without queueing.
+const verifyParallel = 8
 
 // verifyDetached verifies the --signature envelope against the --manifest
 // file, with no network. Reading errors are reported in the result (exit
@@ -226,6 +247,9 @@ func (r *verifyResult) fill(res *trust.Result, pin func(digest.Digest) string) {
 	}
 	if res.Err != nil {
 		r.Error = res.Err.Error()
+		if errors.Is(res.Err, context.DeadlineExceeded) && !strings.Contains(r.Error, "--timeout") {
+			r.Error += "; the registry did not answer within --timeout: check the network or raise --timeout"
+		}
 	}
 	if s := res.Signature; s != nil {
 		env := s.Envelope

@@ -126,15 +126,19 @@ type Counter struct {
 
 	mu       sync.Mutex
 	requests []Request
+	gen      int // counts Resets: an answer ending after one is not recorded
 	inFlight int
 	maxIn    int
 	delay    time.Duration
 }
 
-// Request is one request a registry answered.
+// Request is one request a registry received.
 type Request struct {
 	Method, Path, Query string
-	Status              int
+	Status              int // 0 while it is being answered
+	// Start is when the request arrived (before any delay), End when its
+	// answer was complete: what Levels orders requests by.
+	Start, End time.Time
 }
 
 func (r Request) String() string {
@@ -157,18 +161,21 @@ func (c *Counter) Reset() {
 	c.mu.Lock()
 	c.requests = nil
 	c.maxIn = 0
+	c.gen++
 	c.mu.Unlock()
 }
 
-// Requests returns the requests answered since the last Reset, in order of
-// completion.
+// Requests returns the requests received since the last Reset, in order of
+// arrival. A request is recorded when it arrives, so one sent before a Reset
+// never counts after it, even when its answer is still being written (a
+// client can read a whole answer before the handler returns).
 func (c *Counter) Requests() []Request {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return append([]Request(nil), c.requests...)
 }
 
-// Count returns how many requests were answered since the last Reset.
+// Count returns how many requests were received since the last Reset.
 func (c *Counter) Count() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -184,11 +191,14 @@ func (c *Counter) MaxInFlight() int {
 }
 
 func (c *Counter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
 	c.mu.Lock()
 	c.inFlight++
 	if c.inFlight > c.maxIn {
 		c.maxIn = c.inFlight
 	}
+	gen, i := c.gen, len(c.requests)
+	c.requests = append(c.requests, Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Start: start})
 	d := c.delay
 	c.mu.Unlock()
 	if d > 0 {
@@ -198,7 +208,9 @@ func (c *Counter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c.next.ServeHTTP(sw, r)
 	c.mu.Lock()
 	c.inFlight--
-	c.requests = append(c.requests, Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Status: sw.status})
+	if c.gen == gen {
+		c.requests[i].Status, c.requests[i].End = sw.status, time.Now()
+	}
 	c.mu.Unlock()
 }
 

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -37,14 +38,14 @@ func Copy(ctx context.Context, src *Target, srcRef string, dst *Target, dstRef s
 	if dst.repo != nil {
 		ctx = auth.AppendRepositoryScope(ctx, dst.repo.Reference, auth.ActionPull, auth.ActionPush)
 	}
-	gs := &graphSource{t: src}
+	gs := &graphSource{t: src, referrers: map[digest.Digest]bool{}}
 	opts := oras.ExtendedCopyGraphOptions{
 		CopyGraphOptions: oras.CopyGraphOptions{Concurrency: maxParallel},
 		FindPredecessors: func(ctx context.Context, _ content.ReadOnlyGraphStorage, desc ocispec.Descriptor) ([]ocispec.Descriptor, error) {
 			return gs.Predecessors(ctx, desc)
 		},
 	}
-	if err := oras.ExtendedCopyGraph(ctx, gs, &graphDest{t: dst}, root, opts); err != nil {
+	if err := oras.ExtendedCopyGraph(ctx, gs, &graphDest{t: dst, src: gs}, root, opts); err != nil {
 		side := dst
 		var ce *oras.CopyError
 		if errors.As(err, &ce) && ce.Origin == oras.CopyErrorOriginSource {
@@ -88,8 +89,20 @@ func (t *Target) tag(ctx context.Context, src *Target, desc ocispec.Descriptor, 
 }
 
 // graphSource presents a Target to oras-go's copy: predecessors are the
-// referrers (never the indexes that contain a manifest).
-type graphSource struct{ t *Target }
+// referrers (never the indexes that contain a manifest). It records which
+// digests it listed as referrers.
+type graphSource struct {
+	t         *Target
+	mu        sync.Mutex
+	referrers map[digest.Digest]bool
+}
+
+// isReferrer reports whether d was listed as a referrer of something copied.
+func (g *graphSource) isReferrer(d digest.Digest) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.referrers[d]
+}
 
 func (g *graphSource) Fetch(ctx context.Context, desc ocispec.Descriptor) (io.ReadCloser, error) {
 	s, err := g.t.storage(false)
@@ -114,12 +127,25 @@ func (g *graphSource) Predecessors(ctx context.Context, desc ocispec.Descriptor)
 	if !isManifestType(desc.MediaType) {
 		return nil, nil
 	}
-	return g.t.Referrers(ctx, desc, "")
+	refs, err := g.t.Referrers(ctx, desc, "")
+	g.mu.Lock()
+	for _, r := range refs {
+		g.referrers[r.Digest] = true
+	}
+	g.mu.Unlock()
+	return refs, err
 }
+
+// maxBufferedBlob is the largest blob Copy reads into memory before
+// uploading it, so that the upload can be retried.
+const maxBufferedBlob = 4 << 20
 
 // graphDest receives oras-go's copy: manifests with a subject go through
 // pushReferrer so that registries without the referrers API index them.
-type graphDest struct{ t *Target }
+type graphDest struct {
+	t   *Target
+	src *graphSource
+}
 
 func (g *graphDest) Fetch(ctx context.Context, desc ocispec.Descriptor) (io.ReadCloser, error) {
 	s, err := g.t.storage(false)
@@ -130,6 +156,13 @@ func (g *graphDest) Fetch(ctx context.Context, desc ocispec.Descriptor) (io.Read
 }
 
 func (g *graphDest) Exists(ctx context.Context, desc ocispec.Descriptor) (bool, error) {
+	if g.t.layout == "" && g.t.cap.load() != capSupported && g.src.isReferrer(desc.Digest) {
+		// On a registry that may lack the referrers API, a referrer that is
+		// stored is not necessarily indexed (an earlier copy may have been
+		// cut off between the two): push it again, which costs a manifest
+		// PUT and an index read, and indexes it if needed.
+		return false, nil
+	}
 	s, err := g.t.storage(false)
 	if errors.Is(err, ErrNotFound) {
 		return false, nil
@@ -146,6 +179,16 @@ func (g *graphDest) Push(ctx context.Context, desc ocispec.Descriptor, r io.Read
 		s, err := t.storage(true)
 		if err != nil {
 			return err
+		}
+		if t.layout == "" && desc.Size <= maxBufferedBlob {
+			// Read a small blob first: an upload from memory can be sent
+			// again, so a 429 or 5xx answer to it is retried; a stream
+			// from the source cannot be.
+			b, err := content.ReadAll(r, desc)
+			if err != nil {
+				return err
+			}
+			r = bytes.NewReader(b)
 		}
 		if err := s.Push(ctx, desc, r); err != nil && !errors.Is(err, errdef.ErrAlreadyExists) {
 			return err

@@ -95,14 +95,29 @@ func (t *Target) readIndex(ctx context.Context, subject ocispec.Descriptor) (*in
 	if err != nil {
 		return nil, fmt.Errorf("read the referrers index %s in %s: %w", tag, t, err)
 	}
+	entries, err := parseReferrersIndex(raw)
+	if err != nil {
+		return nil, fmt.Errorf("the referrers index %s in %s: %w", tag, t, err)
+	}
+	return &indexSnapshot{at: at, entries: entries}, nil
+}
+
+// parseReferrersIndex decodes a referrers tag schema index (an image index of
+// at most spec.MaxManifestSize bytes) and returns its entries, at most
+// spec.MaxReferrers. It is pure, so it can be fuzzed: anyone who can push to
+// the repository can write that tag.
+func parseReferrersIndex(raw []byte) ([]ocispec.Descriptor, error) {
+	if len(raw) > spec.MaxManifestSize {
+		return nil, fmt.Errorf("%d bytes, over the limit of %d", len(raw), spec.MaxManifestSize)
+	}
 	var idx ocispec.Index
 	if err := json.Unmarshal(raw, &idx); err != nil {
-		return nil, fmt.Errorf("decode the referrers index %s in %s: %w", tag, t, err)
+		return nil, fmt.Errorf("decode: %w", err)
 	}
 	if len(idx.Manifests) > spec.MaxReferrers {
-		return nil, fmt.Errorf("the referrers index %s in %s lists more than %d referrers", tag, t, spec.MaxReferrers)
+		return nil, fmt.Errorf("lists %d referrers, more than %d", len(idx.Manifests), spec.MaxReferrers)
 	}
-	return &indexSnapshot{at: at, entries: idx.Manifests}, nil
+	return idx.Manifests, nil
 }
 
 // putManifest PUTs a manifest (or index) under reference (its digest or a

@@ -150,9 +150,15 @@ func (t *Target) referrersByAPI(ctx context.Context, subject ocispec.Descriptor,
 	next := t.referrersURL(subject, artifactType)
 	var all []ocispec.Descriptor
 	seen := map[string]bool{}
+	visited := map[string]bool{} // page URLs read: a link back to one is a loop
 	for page := 0; next != ""; page++ {
 		if page >= spec.MaxReferrerPages {
 			return nil, fmt.Errorf("the referrers listing has more than %d pages", spec.MaxReferrerPages)
+		}
+		if key := pageKey(next); visited[key] {
+			return nil, fmt.Errorf("the registry's next-page links loop back to %s after %d pages: refused", redactURL(mustParseURL(next)), page)
+		} else {
+			visited[key] = true
 		}
 		idx, link, err := t.referrersPage(ctx, next, page == 0)
 		if err != nil {
@@ -226,28 +232,68 @@ func (t *Target) referrersPage(ctx context.Context, u string, first bool) (*ocis
 		return nil, "", fmt.Errorf("GET %s: answer of type %q, want %s", redactURL(resp.Request.URL), mt, ocispec.MediaTypeImageIndex)
 	}
 	t.cap.set(capSupported)
+	if resp.ContentLength > spec.MaxManifestSize {
+		return nil, "", fmt.Errorf("a referrers page is over %d bytes (Content-Length %d)", spec.MaxManifestSize, resp.ContentLength)
+	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, spec.MaxManifestSize+1))
 	if err != nil {
 		return nil, "", fmt.Errorf("read referrers page: %w", err)
 	}
-	if len(body) > spec.MaxManifestSize {
-		return nil, "", fmt.Errorf("a referrers page is over %d bytes", spec.MaxManifestSize)
-	}
-	var idx ocispec.Index
-	if err := json.Unmarshal(body, &idx); err != nil {
-		return nil, "", fmt.Errorf("decode referrers page: %w", err)
-	}
-	next, err := nextLink(resp)
+	idx, err := parseReferrersPage(body)
 	if err != nil {
 		return nil, "", err
 	}
-	return &idx, next, nil
+	next, err := nextLink(resp.Request.URL, resp.Header.Values("Link"))
+	if err != nil {
+		return nil, "", err
+	}
+	return idx, next, nil
 }
 
-// nextLink returns the rel="next" target of the Link header, resolved
-// against the request, or "". It refuses a link to another origin.
-func nextLink(resp *http.Response) (string, error) {
-	for _, link := range resp.Header.Values("Link") {
+// parseReferrersPage decodes one page of a referrers API answer, an image
+// index of at most spec.MaxManifestSize bytes listing at most
+// spec.MaxReferrers descriptors. It is pure, so it can be fuzzed: the page
+// comes from the registry and is untrusted.
+func parseReferrersPage(body []byte) (*ocispec.Index, error) {
+	if len(body) > spec.MaxManifestSize {
+		return nil, fmt.Errorf("a referrers page is over %d bytes", spec.MaxManifestSize)
+	}
+	var idx ocispec.Index
+	if err := json.Unmarshal(body, &idx); err != nil {
+		return nil, fmt.Errorf("decode referrers page: %w", err)
+	}
+	if len(idx.Manifests) > spec.MaxReferrers {
+		return nil, fmt.Errorf("a referrers page lists %d referrers, more than %d", len(idx.Manifests), spec.MaxReferrers)
+	}
+	return &idx, nil
+}
+
+// pageKey identifies a page URL however its query is spelled (order,
+// escaping), so that a loop of links is seen as one.
+func pageKey(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return s
+	}
+	u.RawQuery, u.Fragment, u.RawFragment = u.Query().Encode(), "", ""
+	return u.String()
+}
+
+// mustParseURL parses a URL nv2 built or already parsed once.
+func mustParseURL(s string) *url.URL {
+	u, err := url.Parse(s)
+	if err != nil {
+		return &url.URL{Opaque: "(invalid URL)"}
+	}
+	return u
+}
+
+// nextLink returns the rel="next" target of the Link header values links,
+// resolved against base (the page's URL), or "". It refuses a link to
+// another origin (scheme and host): the registry's answer is untrusted, and
+// the next request carries the registry's credentials.
+func nextLink(base *url.URL, links []string) (string, error) {
+	for _, link := range links {
 		for _, part := range strings.Split(link, ",") {
 			part = strings.TrimSpace(part)
 			if !strings.HasPrefix(part, "<") {
@@ -257,12 +303,12 @@ func nextLink(resp *http.Response) (string, error) {
 			if end < 0 || !isNextRel(part[end+1:]) {
 				continue
 			}
-			u, err := resp.Request.URL.Parse(part[1:end])
+			u, err := base.Parse(part[1:end])
 			if err != nil {
-				return "", fmt.Errorf("invalid Link header %q: %w", link, err)
+				return "", fmt.Errorf("invalid Link header: %w", err)
 			}
-			if u.Scheme != resp.Request.URL.Scheme || u.Host != resp.Request.URL.Host {
-				return "", fmt.Errorf("the registry's next-page link %q leaves %s: refused", redactURL(u), resp.Request.URL.Host)
+			if u.Scheme != base.Scheme || u.Host != base.Host {
+				return "", fmt.Errorf("the registry's next-page link %q leaves %s: refused", redactURL(u), base.Host)
 			}
 			return u.String(), nil
 		}
@@ -313,7 +359,8 @@ type Node struct {
 // every level as in Referrers. An artifact reached twice is listed once,
 // which also stops cycles a misbehaving registry could report; at most
 // spec.MaxReferrers nodes are read. The referrers of one level are listed in
-// parallel.
+// parallel; on a registry without the referrers API, one tag listing tells
+// which artifacts of a large level have any (see indexTags).
 func (t *Target) ReferrersTree(ctx context.Context, subject ocispec.Descriptor, artifactType string, depth int) (*Node, error) {
 	root := &Node{Descriptor: subject}
 	seen := map[string]bool{subject.Digest.String(): true}
@@ -321,12 +368,16 @@ func (t *Target) ReferrersTree(ctx context.Context, subject ocispec.Descriptor, 
 	total := 0
 	for d := 1; len(level) > 0 && (depth <= 0 || d <= depth); d++ {
 		lists := make([][]ocispec.Descriptor, len(level))
+		tags := t.indexTags(ctx, len(level)) // nil: ask about every node
 		g, gctx := errgroup.WithContext(ctx)
 		g.SetLimit(maxParallel)
 		var mu sync.Mutex
 		for i, n := range level {
 			if !isManifestType(n.MediaType) {
 				continue
+			}
+			if tag, err := referrersTag(n.Descriptor); tags != nil && err == nil && !tags[tag] {
+				continue // no referrers tag schema index: no referrers
 			}
 			g.Go(func() error {
 				refs, err := t.Referrers(gctx, n.Descriptor, artifactType)

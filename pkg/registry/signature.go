@@ -148,16 +148,21 @@ func signingTime(envelope []byte) time.Time {
 // keeps one referrer for it.
 //
 // On a registry with the referrers API nothing else is written: no tag. The
-// config existence check, the envelope upload and (the first time a Client
-// meets the repository) one referrers GET that tells whether the API exists
-// run in parallel, then the manifest is PUT: 5 requests (7 when the config
-// blob is new), 4 once the Client knows the repository. In an OCI layout
-// the layout's index.json records the manifest.
+// config blob upload, the envelope upload (both as single-POST uploads,
+// see pushSmallBlob: no existence check first) and, the first time a
+// Client meets the repository, one referrers GET that tells whether the API
+// exists run in parallel, then the manifest is PUT: 4 requests in 2
+// sequential round trips on a registry that takes single-POST uploads
+// (go-containerregistry's), whether or not the config blob was there; 2
+// once the Client has pushed to the repository. In an OCI layout the
+// layout's index.json records the manifest.
 //
 // Without the referrers API the signature is also added to the referrers
 // tag schema index, the "<alg>-<hex>" tag of subject, with a
 // read-merge-verify protocol that is safe across processes with no lock
-// (8 requests, 10 when the config blob is new, 7 once the Client knows):
+// (9 requests on CNCF distribution, which takes uploads in a POST and a
+// PUT, whether or not the config blob was there; 6 once the Client has
+// pushed to the repository):
 //
 //  1. the index is read in parallel with the manifest PUT;
 //  2. every entry ever seen plus the new one is written back (entries are
@@ -197,21 +202,18 @@ func (t *Target) PushSignature(ctx context.Context, subject ocispec.Descriptor, 
 	ctx = auth.AppendRepositoryScope(ctx, t.repo.Reference, auth.ActionPull, auth.ActionPush)
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(maxParallel)
+	configKnown := t.cap.hasConfig.Load()
+	if !configKnown {
+		g.Go(func() error { return t.pushConfig(gctx, sa.config) })
+	}
 	g.Go(func() error {
-		ok, err := t.repo.Blobs().Exists(gctx, sa.config)
+		var err error
+		if len(envelope) <= maxSinglePost {
+			err = t.pushSmallBlob(gctx, sa.envelope, envelope)
+		} else {
+			err = t.repo.Blobs().Push(gctx, sa.envelope, bytes.NewReader(envelope))
+		}
 		if err != nil {
-			return t.fail(err, "check the signature config blob in %s", t)
-		}
-		if ok {
-			return nil
-		}
-		if err := t.repo.Blobs().Push(gctx, sa.config, strings.NewReader(emptyJSON)); err != nil {
-			return t.fail(err, "push the signature config blob to %s", t)
-		}
-		return nil
-	})
-	g.Go(func() error {
-		if err := t.repo.Blobs().Push(gctx, sa.envelope, bytes.NewReader(envelope)); err != nil {
 			return t.fail(err, "push the signature envelope to %s", t)
 		}
 		return nil
@@ -224,13 +226,33 @@ func (t *Target) PushSignature(ctx context.Context, subject ocispec.Descriptor, 
 	if err := g.Wait(); err != nil {
 		return ocispec.Descriptor{}, fmt.Errorf("push signature of %s: %w", subject.Digest, err)
 	}
-	if err := t.pushReferrer(ctx, sa.desc, sa.manifest, sa.subject); err != nil {
+	err = t.pushReferrer(ctx, sa.desc, sa.manifest, sa.subject)
+	if err != nil && configKnown && isBlobUnknown(err) {
+		// This Client pushed the config before, but the registry lost it
+		// since (garbage collection): push it and the manifest again.
+		t.cap.hasConfig.Store(false)
+		if err = t.pushConfig(ctx, sa.config); err == nil {
+			err = t.pushReferrer(ctx, sa.desc, sa.manifest, sa.subject)
+		}
+	}
+	if err != nil {
 		if errors.Is(err, errUnsettled) {
 			return sa.desc, fmt.Errorf("push signature of %s: %w", subject.Digest, err)
 		}
 		return ocispec.Descriptor{}, fmt.Errorf("push signature of %s: %w", subject.Digest, err)
 	}
 	return sa.desc, nil
+}
+
+// pushConfig stores the signature config blob "{}" (one request on a
+// registry with single-POST uploads, else two) and remembers, for the
+// Client's later pushes to this repository, that it is there.
+func (t *Target) pushConfig(ctx context.Context, config ocispec.Descriptor) error {
+	if err := t.pushSmallBlob(ctx, config, []byte(emptyJSON)); err != nil {
+		return t.fail(err, "push the signature config blob to %s", t)
+	}
+	t.cap.hasConfig.Store(true)
+	return nil
 }
 
 // pushSignatureToLayout writes the config, envelope and manifest into the

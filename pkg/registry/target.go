@@ -42,7 +42,12 @@ const (
 // capability records whether a repository serves the referrers API. It is
 // learned from the OCI-Subject header of a manifest PUT or from a referrers
 // GET, never from an extra request, and shared by the Targets of a Client.
-type capability struct{ v atomic.Int32 }
+// It also remembers that this Client stored the signature config blob in
+// the repository, so later signatures skip that upload.
+type capability struct {
+	v         atomic.Int32
+	hasConfig atomic.Bool
+}
 
 func (c *capability) load() int32 { return c.v.Load() }
 func (c *capability) set(v int32) { c.v.Store(v) }
@@ -231,7 +236,14 @@ func (t *Target) fetchVerified(ctx context.Context, desc ocispec.Descriptor, lim
 		return nil, err
 	}
 	defer rc.Close()
-	return content.ReadAll(rc, desc) // checks size and digest
+	b, err := content.ReadAll(rc, desc) // checks size and digest
+	switch {
+	case errors.Is(err, content.ErrTrailingData):
+		return nil, fmt.Errorf("the registry sent more than the %d bytes listed: %w", desc.Size, err)
+	case errors.Is(err, content.ErrMismatchedDigest):
+		return nil, fmt.Errorf("the content does not match its digest: %w", err)
+	}
+	return b, err
 }
 
 // pushBlob pushes b, described by desc; content the target already has is
@@ -329,6 +341,11 @@ func (t *Target) hint(err error) string {
 			return fmt.Sprintf("log in with `docker login %s` or pass -u/-p", host)
 		case http.StatusForbidden:
 			return fmt.Sprintf("the credentials used for %s lack permission on %s", host, t.ref.Repository)
+		case http.StatusBadRequest:
+			if t.repo.PlainHTTP && (er.Method == http.MethodGet || er.Method == http.MethodHead) {
+				// What an HTTPS-only server answers to plain HTTP.
+				return fmt.Sprintf("if %s speaks HTTPS only, drop --plain-http (loopback hosts use HTTPS with --ca-file or --insecure)", host)
+			}
 		}
 		return ""
 	}

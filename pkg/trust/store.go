@@ -49,10 +49,17 @@ var ErrNoPolicy = errors.New("no trust policy is configured")
 // LoadPolicy reads the configured trust policy. When there is none it
 // returns an error wrapping ErrNoPolicy.
 func (c Config) LoadPolicy() (*PolicyDocument, error) {
-	data, err := os.ReadFile(c.PolicyPath())
+	info, err := os.Stat(c.PolicyPath())
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%w (%s does not exist)", ErrNoPolicy, c.PolicyPath())
 	}
+	if err != nil {
+		return nil, fmt.Errorf("reading the trust policy: %w", err)
+	}
+	if info.Mode().Perm()&0o022 != 0 {
+		return nil, fmt.Errorf("the trust policy %s is writable by other users, who could make nv2 trust anything: run 'chmod go-w %s'", c.PolicyPath(), c.PolicyPath())
+	}
+	data, err := os.ReadFile(c.PolicyPath())
 	if err != nil {
 		return nil, fmt.Errorf("reading the trust policy: %w", err)
 	}
@@ -133,8 +140,8 @@ func (c Config) List() ([]StoreEntry, error) {
 			return nil, fmt.Errorf("listing trust stores: %w", err)
 		}
 		for _, n := range names {
-			if !n.IsDir() {
-				continue
+			if !n.IsDir() && n.Type()&fs.ModeSymlink == 0 {
+				continue // a symbolic link is read, and refused, by readStore
 			}
 			entries, err := c.readStore(typ, n.Name())
 			if err != nil {
@@ -169,10 +176,14 @@ func (c Config) Certificates(ref string) ([]*x509.Certificate, error) {
 }
 
 // readStore reads one trust store folder. Files that are symbolic links or
-// writable by others are refused: anyone who could change them could make
-// nv2 trust their key.
+// writable by others are refused, and so are the store's folders (from
+// truststore down): anyone who could change them could make nv2 trust their
+// key.
 func (c Config) readStore(typ, name string) ([]StoreEntry, error) {
 	dir := c.storeDir(typ, name)
+	if err := c.checkStoreDirs(typ, name); err != nil {
+		return nil, err
+	}
 	files, err := os.ReadDir(dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("trust store %s:%s does not exist: create it with 'nv2 cert add --type %s --store %s FILE'", typ, name, typ, name)
@@ -208,4 +219,31 @@ func (c Config) readStore(typ, name string) ([]StoreEntry, error) {
 		out = append(out, StoreEntry{Type: typ, Name: name, Path: path, Certificates: certs})
 	}
 	return out, nil
+}
+
+// checkStoreDirs refuses a folder of the trust store typ:name, from
+// truststore down to the store itself, that is a symbolic link or writable
+// by other users: whoever can write a folder can replace what it holds,
+// whatever the files' own modes. Missing folders are not an error here.
+func (c Config) checkStoreDirs(typ, name string) error {
+	dir := filepath.Join(c.Dir, "truststore")
+	for _, part := range []string{"", "x509", typ, name} {
+		if part != "" {
+			dir = filepath.Join(dir, part)
+		}
+		info, err := os.Lstat(dir)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("reading trust store %s:%s: %w", typ, name, err)
+		}
+		if info.Mode()&fs.ModeSymlink != 0 {
+			return fmt.Errorf("trust store folder %s is a symbolic link: replace it with the folder itself", dir)
+		}
+		if info.Mode().Perm()&0o022 != 0 {
+			return fmt.Errorf("trust store folder %s is writable by other users: run 'chmod go-w %s'", dir, dir)
+		}
+	}
+	return nil
 }

@@ -195,15 +195,11 @@ func (v *Verifier) Verify(ctx context.Context, src Source, scope, reference stri
 		res.Status, res.Err = NoSignature, fmt.Errorf("%s has no signatures", res.Subject.Digest)
 		return res
 	}
-	candidates := orderCandidates(refs, rule.Anchors)
 	limit := v.MaxAttempts
 	if limit <= 0 {
 		limit = 50
 	}
-	if len(candidates) > limit {
-		candidates = candidates[:limit]
-	}
-	v.tryAll(ctx, src, rule, res, candidates)
+	v.tryAll(ctx, src, rule, res, orderCandidates(refs, rule.Anchors, limit))
 	if res.Signature != nil {
 		res.Status = Verified
 		return res
@@ -220,56 +216,73 @@ func (v *Verifier) Verify(ctx context.Context, src Source, scope, reference stri
 	return res
 }
 
-// tryAll fetches and checks candidates in order with bounded concurrency,
-// stopping as soon as one verifies.
-func (v *Verifier) tryAll(ctx context.Context, src Source, rule *Rule, res *Result, candidates []ocispec.Descriptor) {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+// tryAll fetches and checks the candidates, group after group, and stops as
+// soon as one verifies. Within a group, candidates are fetched in parallel
+// (at most Concurrency at once) and the first to verify wins: the others
+// are cancelled, so a slow or oversized signature cannot hold up a verdict
+// that is already known. A group starts only when every candidate of the
+// groups before it has failed, so the signatures whose hint names no
+// trusted certificate cost no request while a hinted one can still verify.
+func (v *Verifier) tryAll(ctx context.Context, src Source, rule *Rule, res *Result, groups [][]ocispec.Descriptor) {
 	workers := v.Concurrency
 	if workers <= 0 {
 		workers = 4
 	}
-	results := make([]*SignatureResult, len(candidates))
-	done := make([]chan struct{}, len(candidates))
-	for i := range done {
-		done[i] = make(chan struct{})
-	}
-	sem := make(chan struct{}, workers)
-	go func() {
-		for i, c := range candidates {
-			select {
-			case sem <- struct{}{}:
-			case <-ctx.Done():
-				for ; i < len(candidates); i++ {
-					close(done[i])
-				}
-				return
-			}
-			go func(i int, c ocispec.Descriptor) {
-				defer func() { <-sem; close(done[i]) }()
-				results[i] = v.fetchAndCheck(ctx, src, rule, res.Subject, c)
-			}(i, c)
-		}
-	}()
-	// Take results in candidate order, so the verdict does not depend on
-	// which fetch happened to finish first.
-	for i := range candidates {
-		<-done[i]
-		r := results[i]
-		if r == nil {
-			continue
-		}
-		res.Tried++
-		if r.Err == nil {
-			res.Signature = r
-			cancel()
-			for j := i + 1; j < len(candidates); j++ {
-				<-done[j]
-			}
+	for _, group := range groups {
+		if ctx.Err() != nil || v.tryGroup(ctx, src, rule, res, group, workers) {
 			return
 		}
-		res.Rejected = append(res.Rejected, *r)
 	}
+}
+
+// tryGroup tries one group of candidates; it reports whether one verified.
+func (v *Verifier) tryGroup(ctx context.Context, src Source, rule *Rule, res *Result, group []ocispec.Descriptor, workers int) bool {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	results := make([]*SignatureResult, len(group))
+	won := -1
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, workers)
+launch:
+	for i, c := range group {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			break launch
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			r := v.fetchAndCheck(ctx, src, rule, res.Subject, c)
+			mu.Lock()
+			defer mu.Unlock()
+			results[i] = r
+			if r != nil && r.Err == nil && won < 0 {
+				won = i
+				cancel() // the outcome is known: stop the others
+			}
+		}()
+	}
+	wg.Wait()
+	// Report in candidate order, whichever fetch finished first.
+	for i, r := range results {
+		if r == nil {
+			continue // not started, or cancelled
+		}
+		res.Tried++
+		switch {
+		case i == won:
+			res.Signature = r
+		case r.Err != nil:
+			res.Rejected = append(res.Rejected, *r)
+		}
+	}
+	return won >= 0
 }
 
 func (v *Verifier) fetchAndCheck(ctx context.Context, src Source, rule *Rule, subject, desc ocispec.Descriptor) *SignatureResult {
@@ -381,23 +394,42 @@ func timely(env *signature.Envelope, now time.Time) error {
 	return nil
 }
 
-// orderCandidates puts first the signatures whose thumbprint annotation
-// names a trusted certificate. The annotation is only a hint: every
-// candidate is fully verified, whatever it claims.
-func orderCandidates(refs []ocispec.Descriptor, anchors []*x509.Certificate) []ocispec.Descriptor {
+// orderCandidates plans which signatures to try and in which groups (see
+// tryAll): at most limit of them, those whose thumbprint annotation names a
+// trusted certificate first. The first candidate is tried alone: it is the
+// likely one, and it usually verifies, so the others cost no request. Then
+// the rest of the hinted ones, then the others, each group in parallel.
+// The annotation is only a hint: every candidate is fully verified,
+// whatever it claims.
+func orderCandidates(refs []ocispec.Descriptor, anchors []*x509.Certificate, limit int) [][]ocispec.Descriptor {
 	trusted := map[string]bool{}
 	for _, a := range anchors {
 		trusted[nvcrypto.Thumbprint(a)] = true
 	}
-	var first, rest []ocispec.Descriptor
+	var hintedRefs, rest []ocispec.Descriptor
 	for _, d := range refs {
 		if hinted(d, trusted) {
-			first = append(first, d)
+			hintedRefs = append(hintedRefs, d)
 		} else {
 			rest = append(rest, d)
 		}
 	}
-	return append(first, rest...)
+	plan := append(hintedRefs, rest...)
+	if len(plan) > limit {
+		plan = plan[:limit]
+	}
+	if len(plan) == 0 {
+		return nil
+	}
+	nHinted := min(len(hintedRefs), len(plan))
+	groups := [][]ocispec.Descriptor{plan[:1]}
+	if nHinted > 1 {
+		groups = append(groups, plan[1:nHinted])
+	}
+	if from := max(nHinted, 1); from < len(plan) {
+		groups = append(groups, plan[from:])
+	}
+	return groups
 }
 
 func hinted(d ocispec.Descriptor, trusted map[string]bool) bool {

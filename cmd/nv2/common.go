@@ -78,7 +78,9 @@ func newEnv(c *cli.Context) (*env, error) {
 		Username:  flagValue(c, name("username"), (*cli.Context).String),
 		Password:  flagValue(c, name("password"), (*cli.Context).String),
 		UserAgent: "nv2/" + version,
-		Timeout:   flagValue(c, name("timeout"), (*cli.Context).Duration),
+		// No per-request Timeout: --timeout bounds the whole command through
+		// the context (env.context), so that running out of time always
+		// reads as "did not complete", never as a signature that failed.
 	}
 	if opts.Password != "" && opts.Username == "" {
 		return nil, usageErrorf("--password needs --username (or NV2_USERNAME)")

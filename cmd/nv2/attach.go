@@ -64,16 +64,9 @@ func runAttach(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	t, err := e.open(raw, c.Bool("oci-layout"))
-	if err != nil {
-		return err
-	}
-	if err := needReference(t, raw); err != nil {
-		return err
-	}
 	ctx, cancel := e.context()
 	defer cancel()
-	subject, err := t.Resolve(ctx, t.ref.Reference())
+	t, subject, err := e.resolve(ctx, raw, c.Bool("oci-layout"))
 	if err != nil {
 		return err
 	}

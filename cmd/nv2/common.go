@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/urfave/cli/v2"
 
 	"github.com/nv2-signing/nv2/pkg/registry"
@@ -142,6 +143,24 @@ func (e *env) open(s string, layout bool) (*target, error) {
 		return nil, err
 	}
 	return &target{ref: ref, Target: t}, nil
+}
+
+// resolve opens raw (an OCI image layout reference when layout is true),
+// which must name a tag or a digest, and resolves it once: what follows
+// works on the returned descriptor's digest.
+func (e *env) resolve(ctx context.Context, raw string, layout bool) (*target, ocispec.Descriptor, error) {
+	t, err := e.open(raw, layout)
+	if err != nil {
+		return nil, ocispec.Descriptor{}, err
+	}
+	if err := needReference(t, raw); err != nil {
+		return nil, ocispec.Descriptor{}, err
+	}
+	subject, err := t.Resolve(ctx, t.ref.Reference())
+	if err != nil {
+		return nil, ocispec.Descriptor{}, err
+	}
+	return t, subject, nil
 }
 
 // needReference refuses a reference without a tag or digest.

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"os"
@@ -71,29 +70,13 @@ func installPlugin(t *testing.T, config string) {
 // run runs the real docker client with args.
 func (u *dockerUser) run(args ...string) result {
 	u.t.Helper()
-	cmd := exec.Command(u.docker, args...)
-	cmd.Env = u.env
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		code = ee.ExitCode()
-	} else if err != nil {
-		u.t.Fatalf("running docker: %v", err)
-	}
-	return result{stdout: out.String(), stderr: errb.String(), code: code}
+	return execute(u.t, u.docker, u.env, args...)
 }
 
 // must runs docker and fails the test unless it exits with want.
 func (u *dockerUser) must(want int, args ...string) result {
 	u.t.Helper()
-	r := u.run(args...)
-	if r.code != want {
-		u.t.Fatalf("docker %s: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), r.code, want, r.stdout, r.stderr)
-	}
-	return r
+	return expectExit(u.t, want, u.run(args...), "docker", args)
 }
 
 // keys makes a signing key and certificate with 'docker nv2 cert generate'.

@@ -66,8 +66,21 @@ type result struct {
 
 func (c *cliUser) run(args ...string) result {
 	c.t.Helper()
-	cmd := exec.Command(nv2Bin, args...)
-	cmd.Env = c.env
+	return execute(c.t, nv2Bin, c.env, args...)
+}
+
+// must runs nv2 and fails the test unless it exits with want.
+func (c *cliUser) must(want int, args ...string) result {
+	c.t.Helper()
+	return expectExit(c.t, want, c.run(args...), "nv2", args)
+}
+
+// execute runs program with args in env and returns what it printed and
+// its exit code.
+func execute(t *testing.T, program string, env []string, args ...string) result {
+	t.Helper()
+	cmd := exec.Command(program, args...)
+	cmd.Env = env
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
@@ -76,17 +89,16 @@ func (c *cliUser) run(args ...string) result {
 	if errors.As(err, &ee) {
 		code = ee.ExitCode()
 	} else if err != nil {
-		c.t.Fatalf("running nv2: %v", err)
+		t.Fatalf("running %s: %v", program, err)
 	}
 	return result{stdout: out.String(), stderr: errb.String(), code: code}
 }
 
-// must runs nv2 and fails the test unless it exits with want.
-func (c *cliUser) must(want int, args ...string) result {
-	c.t.Helper()
-	r := c.run(args...)
+// expectExit fails the test unless r ended with the exit code want.
+func expectExit(t *testing.T, want int, r result, name string, args []string) result {
+	t.Helper()
 	if r.code != want {
-		c.t.Fatalf("nv2 %s: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), r.code, want, r.stdout, r.stderr)
+		t.Fatalf("%s %s: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", name, strings.Join(args, " "), r.code, want, r.stdout, r.stderr)
 	}
 	return r
 }

@@ -33,9 +33,7 @@ func (c *cliUser) counted(reg *testregistry.Registry, want int, args ...string) 
 	c.t.Helper()
 	reg.Reset()
 	m := c.runMeasured(args...)
-	if m.code != want {
-		c.t.Fatalf("nv2 %s: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), m.code, want, m.stdout, m.stderr)
-	}
+	expectExit(c.t, want, m.result, "nv2", args)
 	return m.result, reg.Count(), m.maxRSS
 }
 

@@ -433,3 +433,29 @@ func TestCertGenerateNeverOverwrites(t *testing.T) {
 		t.Fatal("--force did not replace the key")
 	}
 }
+
+func TestShellCompletion(t *testing.T) {
+	c := newCLI(t)
+	words := c.must(0, "--generate-bash-completion").stdout
+	for _, cmd := range []string{"sign", "verify", "discover", "inspect", "copy", "cert", "policy"} {
+		if !strings.Contains(words, cmd+"\n") {
+			t.Errorf("completion lacks %q:\n%s", cmd, words)
+		}
+	}
+	if sub := c.must(0, "cert", "--generate-bash-completion").stdout; !strings.Contains(sub, "generate\n") {
+		t.Errorf("cert completion lacks generate:\n%s", sub)
+	}
+	script := c.must(0, "completion", "bash").stdout
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Skip("no bash to run the completion script in")
+	}
+	// Complete "nv2 ve" in a real bash with the printed script.
+	cmd := exec.Command(bash, "-c", script+"\nCOMP_WORDS=(nv2 ve); COMP_CWORD=1; _nv2_complete; echo \"${COMPREPLY[@]}\"")
+	cmd.Env = append(c.env, "PATH="+filepath.Dir(nv2Bin)+":"+os.Getenv("PATH"))
+	out, err := cmd.CombinedOutput()
+	if err != nil || strings.TrimSpace(string(out)) != "verify" {
+		t.Fatalf("bash completion of 'nv2 ve' gave %q (%v)", out, err)
+	}
+	c.must(exitUsage, "completion", "fish")
+}

@@ -68,6 +68,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			pullCommand(),
 			certCommand(),
 			policyCommand(),
+			completionCommand(),
 		},
 	}
 	for _, c := range app.Commands {

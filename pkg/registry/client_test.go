@@ -2,6 +2,7 @@ package registry
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/pem"
 	"errors"
@@ -278,5 +279,37 @@ func TestRetriesAndTimeout(t *testing.T) {
 	_, err = remoteTarget(t, reg, "net-monitor", Options{Timeout: 50 * time.Millisecond}).Resolve(ctx, "v1")
 	if err == nil || !strings.Contains(err.Error(), "--timeout") {
 		t.Fatalf("resolve on a slow registry with a 50ms timeout: %v", err)
+	}
+}
+
+// TestUserAgent: every request, the resolve and the signature push alike,
+// names nv2 and its version, so registry operators can tell clients apart.
+func TestUserAgent(t *testing.T) {
+	var mu sync.Mutex
+	agents := map[string]int{}
+	reg := testregistry.Start(t, testregistry.GGCR, testregistry.Options{Wrap: func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			agents[r.UserAgent()]++
+			mu.Unlock()
+			h.ServeHTTP(w, r)
+		})
+	}})
+	img := testregistry.PushImage(t, reg, "app", "v1", "ua")
+	mu.Lock()
+	clear(agents) // the image was pushed by plain oras-go
+	mu.Unlock()
+	tg := remoteTarget(t, reg, "app", Options{UserAgent: "nv2/1.2.3"})
+	ctx := context.Background()
+	if _, err := tg.Resolve(ctx, "v1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tg.PushSignature(ctx, img, []byte(`{"payload":"","protected":"","header":{},"signature":""}`), SignatureOptions{Created: time.Unix(0, 0)}); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(agents) != 1 || agents["nv2/1.2.3"] == 0 {
+		t.Fatalf("User-Agent headers seen: %v, want only nv2/1.2.3", agents)
 	}
 }

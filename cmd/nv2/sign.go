@@ -127,16 +127,10 @@ func runSign(c *cli.Context) error {
 		if err != nil {
 			return err
 		}
-		if t, err = e.open(raw, c.Bool("oci-layout")); err != nil {
-			return err
-		}
-		if err := needReference(t, raw); err != nil {
-			return err
-		}
 		var cancel context.CancelFunc
 		ctx, cancel = e.context()
 		defer cancel()
-		if req.Target, err = t.Resolve(ctx, t.ref.Reference()); err != nil {
+		if t, req.Target, err = e.resolve(ctx, raw, c.Bool("oci-layout")); err != nil {
 			return err
 		}
 		if t.ref.Digest == "" {

@@ -43,11 +43,7 @@ type attachResult struct {
 }
 
 func runAttach(c *cli.Context) error {
-	raw, err := oneArg(c, "reference")
-	if err != nil {
-		return err
-	}
-	asJSON, err := jsonOutput(c)
+	raw, asJSON, err := refAndFormat(c)
 	if err != nil {
 		return err
 	}

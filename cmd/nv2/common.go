@@ -190,6 +190,15 @@ func parseAnnotations(values []string) (map[string]string, error) {
 	return out, nil
 }
 
+// refAndFormat reads what most commands take: one reference and --output.
+func refAndFormat(c *cli.Context) (raw string, asJSON bool, err error) {
+	if raw, err = oneArg(c, "reference"); err != nil {
+		return "", false, err
+	}
+	asJSON, err = jsonOutput(c)
+	return raw, asJSON, err
+}
+
 // oneArg returns the command's single positional argument.
 func oneArg(c *cli.Context, what string) (string, error) {
 	if c.NArg() != 1 {

@@ -46,11 +46,7 @@ func toDiscoverNode(n *registry.Node) discoverNode {
 }
 
 func runDiscover(c *cli.Context) error {
-	raw, err := oneArg(c, "reference")
-	if err != nil {
-		return err
-	}
-	asJSON, err := jsonOutput(c)
+	raw, asJSON, err := refAndFormat(c)
 	if err != nil {
 		return err
 	}

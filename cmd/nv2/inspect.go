@@ -45,11 +45,7 @@ type inspectSignature struct {
 }
 
 func runInspect(c *cli.Context) error {
-	raw, err := oneArg(c, "reference")
-	if err != nil {
-		return err
-	}
-	asJSON, err := jsonOutput(c)
+	raw, asJSON, err := refAndFormat(c)
 	if err != nil {
 		return err
 	}

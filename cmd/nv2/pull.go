@@ -42,11 +42,7 @@ type pullResult struct {
 }
 
 func runPull(c *cli.Context) error {
-	raw, err := oneArg(c, "reference")
-	if err != nil {
-		return err
-	}
-	asJSON, err := jsonOutput(c)
+	raw, asJSON, err := refAndFormat(c)
 	if err != nil {
 		return err
 	}

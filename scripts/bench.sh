@@ -123,6 +123,14 @@ median() {
   fi
 }
 
+# compare REGISTRY DELAY WHAT RUNS NV2_CMD PEER PEER_CMD: times both shell
+# commands (median of RUNS), counts their requests once, and adds a row.
+compare() {
+  local reg=$1 label=$2 what=$3 n=$4 mine=$5 peer=$6 theirs=$7
+  row "$reg" "$label" "$what" "$(median "$n" "$mine")" "$peer" "$(median "$n" "$theirs")" \
+    "$(requests "$host" bash -c "$mine")" "$(requests "$host" bash -c "$theirs")"
+}
+
 rows=()
 # row REGISTRY DELAY WHAT NV2_S PEER PEER_S NV2_REQ PEER_REQ
 row() {
@@ -160,34 +168,26 @@ for entry in "${registries[@]}"; do
     label=$([ "$d" = 0s ] && echo none || echo "$d")
     log "$name, delay $label: measuring"
 
-    nv2_sign="$nv2 sign --key $key --cert $cert $host/sign:v0"
-    cosign_sign="cd $work/keys && $cosign sign --key cosign.key --tlog-upload=false -y $sign_digest"
-    row "$name" "$label" "sign" "$(median "$runs" "$nv2_sign")" "cosign sign" "$(median "$runs" "$cosign_sign")" \
-      "$(requests "$host" bash -c "$nv2_sign")" "$(requests "$host" bash -c "$cosign_sign")"
-
-    nv2_verify="$nv2 verify --cert $cert $host/verify:v0"
-    cosign_verify="$cosign verify --key $work/keys/cosign.pub --insecure-ignore-tlog=true $host/verify:v0"
-    row "$name" "$label" "verify, one signature" "$(median "$runs" "$nv2_verify")" "cosign verify" "$(median "$runs" "$cosign_verify")" \
-      "$(requests "$host" bash -c "$nv2_verify")" "$(requests "$host" bash -c "$cosign_verify")"
+    compare "$name" "$label" "sign" "$runs" \
+      "$nv2 sign --key $key --cert $cert $host/sign:v0" \
+      "cosign sign" "cd $work/keys && $cosign sign --key cosign.key --tlog-upload=false -y $sign_digest"
+    compare "$name" "$label" "verify, one signature" "$runs" \
+      "$nv2 verify --cert $cert $host/verify:v0" \
+      "cosign verify" "$cosign verify --key $work/keys/cosign.pub --insecure-ignore-tlog=true $host/verify:v0"
 
     nv2_junk="$nv2 verify --cert $cert $host/junk:v0"
     row "$name" "$label" "verify, 1,000 untrusted + 1 trusted signatures" "$(median "$runs" "$nv2_junk")" "—" "-" \
       "$(requests "$host" bash -c "$nv2_junk")" "—"
 
-    nv2_disc="$nv2 discover $host/junk:v0"
-    oras_disc="$oras discover --plain-http $host/junk:v0"
-    row "$name" "$label" "discover 1,001 referrers (whole tree)" "$(median "$slow_runs" "$nv2_disc")" "oras discover" "$(median "$slow_runs" "$oras_disc")" \
-      "$(requests "$host" bash -c "$nv2_disc")" "$(requests "$host" bash -c "$oras_disc")"
-
-    nv2_disc1="$nv2 discover --depth 1 $host/junk:v0"
-    oras_disc1="$oras discover --plain-http --depth 1 $host/junk:v0"
-    row "$name" "$label" "discover 1,001 referrers, --depth 1" "$(median "$runs" "$nv2_disc1")" "oras discover --depth 1" "$(median "$runs" "$oras_disc1")" \
-      "$(requests "$host" bash -c "$nv2_disc1")" "$(requests "$host" bash -c "$oras_disc1")"
-
-    nv2_many="$nv2 verify --cert $cert \$(cat $work/many.txt)"
-    separate="for r in \$(cat $work/many.txt); do $nv2 verify --cert $cert \$r || exit 1; done"
-    row "$name" "$label" "verify 100 images in one process" "$(median "$slow_runs" "$nv2_many")" "100 nv2 verify runs" "$(median "$slow_runs" "$separate")" \
-      "$(requests "$host" bash -c "$nv2_many")" "$(requests "$host" bash -c "$separate")"
+    compare "$name" "$label" "discover 1,001 referrers (whole tree)" "$slow_runs" \
+      "$nv2 discover $host/junk:v0" \
+      "oras discover" "$oras discover --plain-http $host/junk:v0"
+    compare "$name" "$label" "discover 1,001 referrers, --depth 1" "$runs" \
+      "$nv2 discover --depth 1 $host/junk:v0" \
+      "oras discover --depth 1" "$oras discover --plain-http --depth 1 $host/junk:v0"
+    compare "$name" "$label" "verify 100 images in one process" "$slow_runs" \
+      "$nv2 verify --cert $cert \$(cat $work/many.txt)" \
+      "100 nv2 verify runs" "for r in \$(cat $work/many.txt); do $nv2 verify --cert $cert \$r || exit 1; done"
   done
 done
 

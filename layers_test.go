@@ -11,8 +11,9 @@ import (
 	"testing"
 )
 
-// The layers of DESIGN.md: data flows one way, cmd -> trust -> (registry,
-// signature) -> crypto, with spec beside them all. This test fails when a
+// The layers of docs/architecture.md: data flows one way, cmd (and the
+// docker plugin) -> flows -> trust -> (registry, signature) -> crypto, with
+// spec beside them all. This test fails when a
 // package imports an nv2 package it must not, the way go-containerregistry's
 // depcheck test guards crane's layers.
 const module = "github.com/nv2-signing/nv2"
@@ -23,6 +24,11 @@ var allowed = map[string][]string{
 	"pkg/signature": {"pkg/crypto", "pkg/spec"},
 	"pkg/registry":  {"pkg/spec"},
 	"pkg/trust":     {"pkg/registry", "pkg/signature", "pkg/crypto", "pkg/spec"},
+	"pkg/flows":     {"pkg/trust", "pkg/registry", "pkg/signature", "pkg/crypto", "pkg/spec"},
+	// The docker plugin's protocol, settings and engine, over the flows.
+	"internal/dockerplugin": {"pkg/flows", "pkg/trust", "pkg/registry", "pkg/crypto", "pkg/spec"},
+	// The CLI: flags, rendering and advice, over the flows and the plugin.
+	"cmd/nv2": {"pkg/flows", "internal/dockerplugin", "pkg/trust", "pkg/registry", "pkg/signature", "pkg/crypto", "pkg/spec"},
 }
 
 func TestLayers(t *testing.T) {
@@ -52,6 +58,8 @@ func TestLibrariesNeverPrintOrExit(t *testing.T) {
 		"log.Fatal": true, "log.Fatalf": true, "log.Fatalln": true, "log.Panic": true, "log.Panicf": true,
 	}
 	files, _ := filepath.Glob("pkg/*/*.go")
+	plugin, _ := filepath.Glob("internal/dockerplugin/*.go")
+	files = append(files, plugin...)
 	sort.Strings(files)
 	fset := token.NewFileSet()
 	for _, f := range files {

@@ -3,13 +3,11 @@ package main
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
-	nvcrypto "github.com/nv2-signing/nv2/pkg/crypto"
-	"github.com/nv2-signing/nv2/pkg/registry"
-	"github.com/nv2-signing/nv2/pkg/spec"
-	"github.com/nv2-signing/nv2/pkg/trust"
+	"github.com/nv2-signing/nv2/pkg/flows"
 )
 
 func attachCommand() *cli.Command {
@@ -50,47 +48,39 @@ func runAttach(c *cli.Context) error {
 	// Not Required in the flag: urfave/cli would make a missing one exit 1.
 	sigFile := c.String("signature")
 	if sigFile == "" {
-		return usageErrorf("'nv2 attach' needs --signature SIG: the envelope to push (from 'nv2 sign --signature-out')")
+		return usageErrorf("'%s' needs --signature SIG: the envelope to push (from '%s sign --signature-out')", c.Command.HelpName, c.App.Name)
 	}
-	envelope, err := readFileLimit("--signature", sigFile, spec.MaxEnvelopeSize)
+	client, err := newClient(c)
 	if err != nil {
 		return err
 	}
-	e, err := newEnv(c)
-	if err != nil {
-		return err
-	}
-	ctx, cancel := e.context()
+	ctx, cancel := commandContext(c)
 	defer cancel()
-	t, subject, err := e.resolve(ctx, raw, c.Bool("oci-layout"))
-	if err != nil {
-		return err
-	}
-	env, err := trust.VerifyIntegrity(envelope, subject)
-	var mismatch *trust.SubjectMismatchError
+	res, err := client.Attach(ctx, flows.Location{Ref: raw, Layout: c.Bool("oci-layout")}, sigFile)
+	var mismatch *flows.AttachMismatchError
+	var integrity *flows.IntegrityError
 	switch {
-	case errors.As(err, &mismatch) && mismatch.Signed.Digest != subject.Digest:
-		signed := mismatch.Signed
-		return fmt.Errorf("%s cannot be attached to %s: the envelope signs another artifact, %s (%s, %d bytes); nothing was pushed: attach it to %s, or sign %s with 'nv2 sign'",
-			sigFile, t.pinned(subject.Digest), signed.Digest, signed.MediaType, signed.Size, t.pinned(signed.Digest), raw)
+	case errors.As(err, &mismatch) && !strings.HasSuffix(mismatch.Target, "@"+mismatch.Signed.Digest.String()):
+		s := mismatch.Signed
+		return fmt.Errorf("%s cannot be attached to %s: the envelope signs another artifact, %s (%s, %d bytes); nothing was pushed: attach it to %s, or sign %s with '%s sign'",
+			sigFile, mismatch.Target, s.Digest, s.MediaType, s.Size, mismatch.SignedRef, raw, c.App.Name)
 	case errors.As(err, &mismatch):
-		return fmt.Errorf("%s cannot be attached to %s: %w; nothing was pushed: sign %s again with 'nv2 sign'", sigFile, t.pinned(subject.Digest), err, raw)
+		return fmt.Errorf("%s cannot be attached to %s: %w; nothing was pushed: sign %s again with '%s sign'", sigFile, mismatch.Target, mismatch.Err, raw, c.App.Name)
+	case errors.As(err, &integrity):
+		return fmt.Errorf("%s is not an intact signature envelope: %w; nothing was pushed", sigFile, integrity.Err)
 	case err != nil:
-		return fmt.Errorf("%s is not an intact signature envelope: %w; nothing was pushed", sigFile, err)
-	}
-	sig, err := t.PushSignature(ctx, subject, envelope, registry.SignatureOptions{Thumbprints: nvcrypto.Thumbprints(env.Chain)})
-	if err != nil {
 		return err
 	}
-	res := attachResult{
-		Reference: t.pinned(subject.Digest), Subject: toDescriptor(subject), Signature: toDescriptor(sig),
+	env := res.Envelope
+	out := attachResult{
+		Reference: res.Reference, Subject: toDescriptor(res.Subject), Signature: toDescriptor(res.Signature),
 		Algorithm: string(env.Algorithm), Signer: env.Chain[0].Subject.String(),
 	}
 	if asJSON {
-		return writeJSON(c.App.Writer, res)
+		return writeJSON(c.App.Writer, out)
 	}
 	w := c.App.Writer
-	printf(w, "Attached %s to %s\n", sigFile, res.Reference)
-	printf(w, "Signature %s (%s, signed by %s)\n", res.Signature.Digest, res.Algorithm, res.Signer)
+	printf(w, "Attached %s to %s\n", sigFile, out.Reference)
+	printf(w, "Signature %s (%s, signed by %s)\n", out.Signature.Digest, out.Algorithm, out.Signer)
 	return nil
 }

@@ -9,9 +9,9 @@ import (
 	"strings"
 	"time"
 
-	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/urfave/cli/v2"
 
+	"github.com/nv2-signing/nv2/pkg/flows"
 	"github.com/nv2-signing/nv2/pkg/registry"
 )
 
@@ -25,6 +25,16 @@ func registryFlags() []cli.Flag {
 		&cli.StringFlag{Name: "password", Aliases: []string{"p"}, EnvVars: []string{"NV2_PASSWORD"}, Usage: "registry password or token"},
 		&cli.DurationFlag{Name: "timeout", Value: 5 * time.Minute, Usage: "give up after this long"},
 		&cli.BoolFlag{Name: "debug", Usage: "log each registry request to stderr (credentials redacted)"},
+	}
+}
+
+// Flags shared by the commands that decide trust.
+func trustFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringSliceFlag{Name: "cert", Aliases: []string{"c"}, Usage: "trust the certificate(s) in `FILE` directly: a signer's, or a CA's (repeatable)"},
+		&cli.StringFlag{Name: "policy", Usage: "use the trust policy in `FILE` instead of the configured one"},
+		&cli.StringSliceFlag{Name: "annotation", Aliases: []string{"a"}, Usage: "require signed metadata `KEY=VALUE` (repeatable)"},
+		&cli.IntFlag{Name: "max-signatures", Value: 50, Usage: "check at most this many signatures of one artifact (trusted-looking ones first)"},
 	}
 }
 
@@ -64,23 +74,20 @@ func writeJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
-// env bundles what a command needs to reach registries, made once per run so
-// that every reference shares one connection pool and one token cache.
-type env struct {
-	c      *cli.Context
-	client *registry.Client
-}
-
-func newEnv(c *cli.Context) (*env, error) {
+// newClient makes the flows client of one command from the registry flags,
+// so that every reference of the command shares one connection pool and one
+// token cache.
+func newClient(c *cli.Context) (*flows.Client, error) {
 	opts := registry.Options{
-		PlainHTTP: flagValue(c, name("plain-http"), (*cli.Context).Bool),
-		Insecure:  flagValue(c, name("insecure"), (*cli.Context).Bool),
-		CAFile:    flagValue(c, name("ca-file"), (*cli.Context).String),
-		Username:  flagValue(c, name("username"), (*cli.Context).String),
-		Password:  flagValue(c, name("password"), (*cli.Context).String),
-		UserAgent: "nv2/" + version,
+		PlainHTTP:    flagValue(c, name("plain-http"), (*cli.Context).Bool),
+		Insecure:     flagValue(c, name("insecure"), (*cli.Context).Bool),
+		CAFile:       flagValue(c, name("ca-file"), (*cli.Context).String),
+		Username:     flagValue(c, name("username"), (*cli.Context).String),
+		Password:     flagValue(c, name("password"), (*cli.Context).String),
+		UserAgent:    "nv2/" + version,
+		DockerConfig: pluginOf(c).configDir(),
 		// No per-request Timeout: --timeout bounds the whole command through
-		// the context (env.context), so that running out of time always
+		// the context (commandContext), so that running out of time always
 		// reads as "did not complete", never as a signature that failed.
 	}
 	if opts.Password != "" && opts.Username == "" {
@@ -93,82 +100,16 @@ func newEnv(c *cli.Context) (*env, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &env{c: c, client: client}, nil
+	return &flows.Client{Registry: client, DefaultRegistry: os.Getenv(registry.EnvRegistry)}, nil
 }
 
-// context returns a context that ends at --timeout.
-func (e *env) context() (context.Context, context.CancelFunc) {
-	d := flagValue(e.c, name("timeout"), (*cli.Context).Duration)
+// commandContext returns a context that ends at --timeout.
+func commandContext(c *cli.Context) (context.Context, context.CancelFunc) {
+	d := flagValue(c, name("timeout"), (*cli.Context).Duration)
 	if d <= 0 {
-		return context.WithCancel(e.c.Context)
+		return context.WithCancel(c.Context)
 	}
-	return context.WithTimeout(e.c.Context, d)
-}
-
-// target is an opened reference: where it lives and what it names.
-type target struct {
-	ref registry.Reference
-	*registry.Target
-}
-
-// scope is the repository a trust policy's registryScopes match; "" for
-// an OCI image layout.
-func (t *target) scope() string {
-	if t.ref.Layout != "" {
-		return ""
-	}
-	return t.ref.Registry + "/" + t.ref.Repository
-}
-
-// open parses s as a registry reference, or as an OCI image layout
-// reference when layout is true, and opens it.
-func (e *env) open(s string, layout bool) (*target, error) {
-	if layout {
-		ref, err := registry.ParseLayoutReference(s)
-		if err != nil {
-			return nil, usageErrorf("%v", err)
-		}
-		t, err := registry.OpenLayout(ref.Layout)
-		if err != nil {
-			return nil, err
-		}
-		return &target{ref: ref, Target: t}, nil
-	}
-	ref, err := registry.ParseReference(s)
-	if err != nil {
-		return nil, usageErrorf("%v", err)
-	}
-	t, err := e.client.Repository(ref)
-	if err != nil {
-		return nil, err
-	}
-	return &target{ref: ref, Target: t}, nil
-}
-
-// resolve opens raw (an OCI image layout reference when layout is true),
-// which must name a tag or a digest, and resolves it once: what follows
-// works on the returned descriptor's digest.
-func (e *env) resolve(ctx context.Context, raw string, layout bool) (*target, ocispec.Descriptor, error) {
-	t, err := e.open(raw, layout)
-	if err != nil {
-		return nil, ocispec.Descriptor{}, err
-	}
-	if err := needReference(t, raw); err != nil {
-		return nil, ocispec.Descriptor{}, err
-	}
-	subject, err := t.Resolve(ctx, t.ref.Reference())
-	if err != nil {
-		return nil, ocispec.Descriptor{}, err
-	}
-	return t, subject, nil
-}
-
-// needReference refuses a reference without a tag or digest.
-func needReference(t *target, raw string) error {
-	if t.ref.Reference() == "" {
-		return usageErrorf("%q names no tag or digest: add :TAG or @sha256:...", raw)
-	}
-	return nil
+	return context.WithTimeout(c.Context, d)
 }
 
 // parseAnnotations reads repeated k=v flags.
@@ -202,7 +143,7 @@ func refAndFormat(c *cli.Context) (raw string, asJSON bool, err error) {
 // oneArg returns the command's single positional argument.
 func oneArg(c *cli.Context, what string) (string, error) {
 	if c.NArg() != 1 {
-		return "", usageErrorf("'nv2 %s' takes one %s (flags go before it); got %d arguments", c.Command.FullName(), what, c.NArg())
+		return "", usageErrorf("'%s' takes one %s (flags go before it); got %d arguments", c.Command.HelpName, what, c.NArg())
 	}
 	return c.Args().First(), nil
 }

@@ -3,7 +3,7 @@ package main
 import (
 	"github.com/urfave/cli/v2"
 
-	"github.com/nv2-signing/nv2/pkg/registry"
+	"github.com/nv2-signing/nv2/pkg/flows"
 )
 
 func copyCommand() *cli.Command {
@@ -32,41 +32,28 @@ type copyResult struct {
 
 func runCopy(c *cli.Context) error {
 	if c.NArg() != 2 {
-		return usageErrorf("'nv2 copy' takes SRC and DST (flags go before them); got %d arguments", c.NArg())
+		return usageErrorf("'%s' takes SRC and DST (flags go before them); got %d arguments", c.Command.HelpName, c.NArg())
 	}
 	asJSON, err := jsonOutput(c)
 	if err != nil {
 		return err
 	}
-	e, err := newEnv(c)
+	client, err := newClient(c)
 	if err != nil {
 		return err
 	}
-	src, err := e.open(c.Args().Get(0), c.Bool("from-oci-layout"))
-	if err != nil {
-		return err
-	}
-	if err := needReference(src, c.Args().Get(0)); err != nil {
-		return err
-	}
-	dst, err := e.open(c.Args().Get(1), c.Bool("to-oci-layout"))
-	if err != nil {
-		return err
-	}
-	dstRef := dst.ref.Reference()
-	if dstRef == "" {
-		dstRef = src.ref.Tag
-	}
-	ctx, cancel := e.context()
+	ctx, cancel := commandContext(c)
 	defer cancel()
-	desc, err := registry.Copy(ctx, src.Target, src.ref.Reference(), dst.Target, dstRef)
+	src := flows.Location{Ref: c.Args().Get(0), Layout: c.Bool("from-oci-layout")}
+	dst := flows.Location{Ref: c.Args().Get(1), Layout: c.Bool("to-oci-layout")}
+	res, err := client.Copy(ctx, src, dst)
 	if err != nil {
 		return err
 	}
-	res := copyResult{Source: src.ref.String(), Destination: dst.ref.WithDigest(desc.Digest).String(), Descriptor: toDescriptor(desc)}
+	out := copyResult{Source: res.Source, Destination: res.Destination, Descriptor: toDescriptor(res.Descriptor)}
 	if asJSON {
-		return writeJSON(c.App.Writer, res)
+		return writeJSON(c.App.Writer, out)
 	}
-	printf(c.App.Writer, "Copied %s\n    to %s\n", res.Source, res.Destination)
+	printf(c.App.Writer, "Copied %s\n    to %s\n", out.Source, out.Destination)
 	return nil
 }

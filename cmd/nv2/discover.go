@@ -5,6 +5,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/nv2-signing/nv2/pkg/flows"
 	"github.com/nv2-signing/nv2/pkg/registry"
 )
 
@@ -53,21 +54,18 @@ func runDiscover(c *cli.Context) error {
 	if c.Int("depth") < 0 {
 		return usageErrorf("--depth %d: use 0 for all levels or a positive number", c.Int("depth"))
 	}
-	e, err := newEnv(c)
+	client, err := newClient(c)
 	if err != nil {
 		return err
 	}
-	ctx, cancel := e.context()
+	ctx, cancel := commandContext(c)
 	defer cancel()
-	t, subject, err := e.resolve(ctx, raw, c.Bool("oci-layout"))
+	opts := flows.DiscoverOptions{Artifact: flows.Location{Ref: raw, Layout: c.Bool("oci-layout")}, ArtifactType: c.String("artifact-type"), Depth: c.Int("depth")}
+	tree, err := client.Discover(ctx, opts)
 	if err != nil {
 		return err
 	}
-	tree, err := t.ReferrersTree(ctx, subject, c.String("artifact-type"), c.Int("depth"))
-	if err != nil {
-		return err
-	}
-	res := discoverResult{Reference: t.ref.WithDigest(subject.Digest).String(), discoverNode: toDiscoverNode(tree)}
+	res := discoverResult{Reference: tree.Reference, discoverNode: toDiscoverNode(tree.Tree)}
 	if asJSON {
 		return writeJSON(c.App.Writer, res)
 	}

@@ -1,119 +1,18 @@
 package main
 
 import (
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/nv2-signing/nv2/internal/dockerplugin"
 	nvcrypto "github.com/nv2-signing/nv2/pkg/crypto"
+	"github.com/nv2-signing/nv2/pkg/flows"
 	"github.com/nv2-signing/nv2/pkg/trust"
 )
-
-// pluginConfigFile is the plugin's settings file, in the docker config
-// folder beside docker's config.json.
-const pluginConfigFile = "nv2.json"
-
-// pluginConfig is the docker plugin's settings (nv2.json). Paths are
-// absolute. At most one of VerifyCerts and Policy is set.
-type pluginConfig struct {
-	// Enabled makes push sign, pull verify, and other docker commands pass
-	// through; disabled, the plugin offers only nv2's own commands.
-	Enabled bool `json:"enabled"`
-	// Key and Cert sign on push (and are sign's defaults).
-	Key  string `json:"key,omitempty"`
-	Cert string `json:"cert,omitempty"`
-	// VerifyCerts are certificates trusted directly on pull, as verify --cert.
-	VerifyCerts []string `json:"verifyCerts,omitempty"`
-	// Policy is a trust policy file used on pull, as verify --policy.
-	Policy string `json:"policy,omitempty"`
-}
-
-// dockerConfigDir is the folder of docker's config.json: $DOCKER_CONFIG,
-// else ~/.docker, as for docker itself and for nv2's registry credentials.
-func dockerConfigDir() (string, error) {
-	if dir := os.Getenv("DOCKER_CONFIG"); dir != "" {
-		return dir, nil
-	}
-	home, err := os.UserHomeDir()
-	if err != nil {
-		return "", fmt.Errorf("finding the docker config folder: %w; set DOCKER_CONFIG", err)
-	}
-	return filepath.Join(home, ".docker"), nil
-}
-
-// loadPluginConfig reads nv2.json and returns it with its path. A missing
-// file is the zero config: disabled, nothing set.
-func loadPluginConfig() (*pluginConfig, string, error) {
-	dir, err := dockerConfigDir()
-	if err != nil {
-		return nil, "", err
-	}
-	path := filepath.Join(dir, pluginConfigFile)
-	cfg := &pluginConfig{}
-	data, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return cfg, path, nil
-	}
-	if err != nil {
-		return nil, "", fmt.Errorf("reading the plugin settings: %w", err)
-	}
-	if err := json.Unmarshal(data, cfg); err != nil {
-		return nil, "", fmt.Errorf("%s is not valid JSON (%v): fix it, or delete it and set it again with 'docker nv2 config set'", path, err)
-	}
-	return cfg, path, nil
-}
-
-// save writes cfg to path (mode 0600, atomically), creating the folder.
-func (cfg *pluginConfig) save(path string) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return fmt.Errorf("saving the plugin settings: %w", err)
-	}
-	data, err := json.MarshalIndent(cfg, "", "  ")
-	if err != nil {
-		return err
-	}
-	return nvcrypto.WriteFileAtomic(path, append(data, '\n'), 0o600, true)
-}
-
-// checkEnabled refuses command (push or pull) while the plugin is disabled.
-func (cfg *pluginConfig) checkEnabled(command, plain string) error {
-	if cfg.Enabled {
-		return nil
-	}
-	return fmt.Errorf("'docker nv2 %s' needs the plugin enabled: run 'docker nv2 config enable' (or '%s' to skip nv2)", command, plain)
-}
-
-// checkSigner refuses a config without a key and certificate.
-func (cfg *pluginConfig) checkSigner() error {
-	if cfg.Key == "" || cfg.Cert == "" {
-		return errors.New("no signing key and certificate are configured: run 'docker nv2 config set --key FILE --cert FILE' " +
-			"('docker nv2 cert generate' makes a test pair)")
-	}
-	return nil
-}
-
-// trustArgs returns the verify flags of the configured trust, or an error
-// saying how to configure it.
-func (cfg *pluginConfig) trustArgs() ([]string, error) {
-	if cfg.Policy != "" {
-		return []string{"--policy", cfg.Policy}, nil
-	}
-	if len(cfg.VerifyCerts) == 0 {
-		return nil, errors.New("no trust is configured for pulls: run 'docker nv2 config set --verify-cert FILE' (repeatable: " +
-			"the signers' or their CAs' certificates) or 'docker nv2 config set --policy FILE' (a trust policy)")
-	}
-	var args []string
-	for _, f := range cfg.VerifyCerts {
-		args = append(args, "--cert", f)
-	}
-	return args, nil
-}
 
 func dockerConfigCommand() *cli.Command {
 	return &cli.Command{
@@ -157,27 +56,27 @@ func dockerConfigCommand() *cli.Command {
 // pluginConfigReport is what 'docker nv2 config -o json' prints.
 type pluginConfigReport struct {
 	File string `json:"file"`
-	pluginConfig
+	dockerplugin.Config
 }
 
 func runConfigShow(c *cli.Context) error {
 	if c.NArg() > 0 {
 		return usageErrorf("unknown 'docker nv2 config' command %q: use set, enable or disable", c.Args().First())
 	}
-	cfg, path, err := loadPluginConfig()
+	cfg, path, err := pluginOf(c).config()
 	if err != nil {
 		return err
 	}
 	return printPluginConfig(c, cfg, path)
 }
 
-func printPluginConfig(c *cli.Context, cfg *pluginConfig, path string) error {
+func printPluginConfig(c *cli.Context, cfg *dockerplugin.Config, path string) error {
 	asJSON, err := jsonOutput(c)
 	if err != nil {
 		return err
 	}
 	if asJSON {
-		return writeJSON(c.App.Writer, pluginConfigReport{File: path, pluginConfig: *cfg})
+		return writeJSON(c.App.Writer, pluginConfigReport{File: path, Config: *cfg})
 	}
 	w := c.App.Writer
 	or := func(s, unset string) string {
@@ -215,7 +114,7 @@ func runConfigSet(c *cli.Context) error {
 	if c.IsSet("verify-cert") && c.IsSet("policy") {
 		return usageErrorf("use --verify-cert or --policy, not both")
 	}
-	cfg, path, err := loadPluginConfig()
+	cfg, path, err := pluginOf(c).config()
 	if err != nil {
 		return err
 	}
@@ -268,7 +167,7 @@ func runConfigSet(c *cli.Context) error {
 	if err := checkSigningFiles(cfg); err != nil {
 		return err
 	}
-	if err := cfg.save(path); err != nil {
+	if err := cfg.Save(path); err != nil {
 		return err
 	}
 	return printPluginConfig(c, cfg, path)
@@ -276,10 +175,10 @@ func runConfigSet(c *cli.Context) error {
 
 // checkSigningFiles checks that the configured key and certificate load and,
 // when both are set, belong together.
-func checkSigningFiles(cfg *pluginConfig) error {
+func checkSigningFiles(cfg *dockerplugin.Config) error {
 	switch {
 	case cfg.Key != "" && cfg.Cert != "":
-		if _, err := loadSigner(cfg.Key, cfg.Cert); err != nil {
+		if _, err := flows.LoadSigner(cfg.Key, cfg.Cert); err != nil {
 			return fmt.Errorf("the key and certificate cannot sign together: %w", err)
 		}
 	case cfg.Key != "":
@@ -298,12 +197,12 @@ func setEnabled(c *cli.Context, on bool) error {
 	if c.NArg() > 0 {
 		return usageErrorf("'docker nv2 config %s' takes no arguments", c.Command.Name)
 	}
-	cfg, path, err := loadPluginConfig()
+	cfg, path, err := pluginOf(c).config()
 	if err != nil {
 		return err
 	}
 	cfg.Enabled = on
-	if err := cfg.save(path); err != nil {
+	if err := cfg.Save(path); err != nil {
 		return err
 	}
 	if !on {
@@ -311,11 +210,11 @@ func setEnabled(c *cli.Context, on bool) error {
 		return nil
 	}
 	printf(c.App.Writer, "docker nv2 is enabled: push signs, pull verifies, other commands go to docker\n")
-	if err := cfg.checkSigner(); err != nil {
-		warnf(c, "%v", err)
+	if err := cfg.CheckSigner(); err != nil {
+		warnf(c, "%v", signerAdvice(err))
 	}
-	if _, err := cfg.trustArgs(); err != nil {
-		warnf(c, "%v", err)
+	if err := cfg.CheckTrust(); err != nil {
+		warnf(c, "%v", trustAdvice(err))
 	}
 	return nil
 }

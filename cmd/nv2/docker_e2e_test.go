@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/nv2-signing/nv2/internal/dockerplugin"
+
 	"encoding/json"
 	"errors"
 	"os"
@@ -62,7 +64,7 @@ func installPlugin(t *testing.T, config string) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, pluginBinary), bin, 0o755); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, dockerplugin.Binary), bin, 0o755); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -176,23 +178,23 @@ func (s *dockerStandIn) calls() []string {
 }
 
 func TestDockerPluginMetadata(t *testing.T) {
-	for _, name := range []string{"nv2", pluginBinary} {
+	for _, name := range []string{"nv2", dockerplugin.Binary} {
 		bin := filepath.Join(t.TempDir(), name)
 		data, err := os.ReadFile(nv2Bin)
 		if err != nil {
 			t.Fatal(err)
 		}
 		os.WriteFile(bin, data, 0o755)
-		out, err := exec.Command(bin, pluginMetadataCommand).Output()
+		out, err := exec.Command(bin, dockerplugin.MetadataCommand).Output()
 		if err != nil {
-			t.Fatalf("%s %s: %v", name, pluginMetadataCommand, err)
+			t.Fatalf("%s %s: %v", name, dockerplugin.MetadataCommand, err)
 		}
 		var m map[string]any
 		if err := json.Unmarshal(out, &m); err != nil {
 			t.Fatalf("metadata is not JSON: %v\n%s", err, out)
 		}
 		want := map[string]any{"SchemaVersion": "0.1.0", "Vendor": "nv2-signing", "Version": version,
-			"ShortDescription": nv2PluginMetadata().ShortDescription, "URL": "https://github.com/nv2-signing/nv2"}
+			"ShortDescription": dockerplugin.NewMetadata(version).ShortDescription, "URL": "https://github.com/nv2-signing/nv2"}
 		for k, v := range want {
 			if m[k] != v {
 				t.Errorf("%s: metadata %s = %v, want %v", name, k, m[k], v)
@@ -207,7 +209,7 @@ func TestDockerPluginMetadata(t *testing.T) {
 func TestDockerHelpListsThePlugin(t *testing.T) {
 	u := newDockerUser(t)
 	h := u.must(0, "--help")
-	if !strings.Contains(h.stdout, "nv2*") || !strings.Contains(h.stdout, nv2PluginMetadata().ShortDescription) {
+	if !strings.Contains(h.stdout, "nv2*") || !strings.Contains(h.stdout, dockerplugin.NewMetadata(version).ShortDescription) {
 		t.Fatalf("docker --help does not list the nv2 plugin:\n%s%s", h.stdout, h.stderr)
 	}
 	p := u.must(0, "nv2", "--help")
@@ -241,7 +243,7 @@ func TestMakeInstallDockerPlugin(t *testing.T) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("make install-docker-plugin: %v\n%s", err, out)
 	}
-	info, err := os.Stat(filepath.Join(config, "cli-plugins", pluginBinary))
+	info, err := os.Stat(filepath.Join(config, "cli-plugins", dockerplugin.Binary))
 	if err != nil || info.Mode().Perm() != 0o755 {
 		t.Fatalf("plugin not installed in $DOCKER_CONFIG/cli-plugins with mode 0755: %v %v", info, err)
 	}
@@ -315,9 +317,9 @@ func TestDockerConfigCommand(t *testing.T) {
 	key, cert := u.keys("config-signer")
 	_, otherCert := u.keys("config-other")
 	file := filepath.Join(u.config, "nv2.json")
-	read := func() pluginConfig {
+	read := func() dockerplugin.Config {
 		t.Helper()
-		var cfg pluginConfig
+		var cfg dockerplugin.Config
 		b, err := os.ReadFile(file)
 		if err != nil {
 			t.Fatal(err)

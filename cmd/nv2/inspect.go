@@ -5,8 +5,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/nv2-signing/nv2/pkg/signature"
-	"github.com/nv2-signing/nv2/pkg/spec"
+	"github.com/nv2-signing/nv2/pkg/flows"
 )
 
 func inspectCommand() *cli.Command {
@@ -49,44 +48,19 @@ func runInspect(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	e, err := newEnv(c)
+	client, err := newClient(c)
 	if err != nil {
 		return err
 	}
-	ctx, cancel := e.context()
+	ctx, cancel := commandContext(c)
 	defer cancel()
-	t, subject, err := e.resolve(ctx, raw, c.Bool("oci-layout"))
+	found, err := client.Inspect(ctx, flows.Location{Ref: raw, Layout: c.Bool("oci-layout")})
 	if err != nil {
 		return err
 	}
-	refs, err := t.Referrers(ctx, subject, spec.ArtifactTypeSignature)
-	if err != nil {
-		return err
-	}
-	res := inspectResult{Reference: t.ref.WithDigest(subject.Digest).String(), Subject: toDescriptor(subject), Signatures: []inspectSignature{}}
-	for _, d := range refs {
-		s := inspectSignature{Digest: d.Digest.String()}
-		sig, err := t.FetchSignature(ctx, d)
-		if err != nil {
-			s.Error = err.Error()
-			res.Signatures = append(res.Signatures, s)
-			continue
-		}
-		env, err := signature.Verify(sig.Envelope)
-		if err != nil {
-			s.Error = err.Error()
-			res.Signatures = append(res.Signatures, s)
-			continue
-		}
-		st := env.SigningTime.UTC()
-		s.Algorithm, s.SigningTime, s.SigningAgent = string(env.Algorithm), &st, env.SigningAgent
-		if !env.Expiry.IsZero() {
-			exp := env.Expiry.UTC()
-			s.Expiry = &exp
-		}
-		s.Annotations = env.Payload.TargetArtifact.Annotations
-		s.Certificates = toCertificates(env.Chain)
-		res.Signatures = append(res.Signatures, s)
+	res := inspectResult{Reference: found.Reference, Subject: toDescriptor(found.Subject), Signatures: []inspectSignature{}}
+	for _, sig := range found.Signatures {
+		res.Signatures = append(res.Signatures, toInspectSignature(sig))
 	}
 	if asJSON {
 		return writeJSON(c.App.Writer, res)
@@ -124,4 +98,23 @@ func runInspect(c *cli.Context) error {
 		}
 	}
 	return nil
+}
+
+// toInspectSignature renders one signature Inspect read.
+func toInspectSignature(sig flows.InspectedSignature) inspectSignature {
+	s := inspectSignature{Digest: sig.Descriptor.Digest.String()}
+	if sig.Err != nil {
+		s.Error = sig.Err.Error()
+		return s
+	}
+	env := sig.Envelope
+	st := env.SigningTime.UTC()
+	s.Algorithm, s.SigningTime, s.SigningAgent = string(env.Algorithm), &st, env.SigningAgent
+	if !env.Expiry.IsZero() {
+		exp := env.Expiry.UTC()
+		s.Expiry = &exp
+	}
+	s.Annotations = env.Payload.TargetArtifact.Annotations
+	s.Certificates = toCertificates(env.Chain)
+	return s
 }

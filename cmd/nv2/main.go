@@ -25,11 +25,16 @@ func main() {
 // run runs nv2 with args (args[0] is the program name) and returns its exit
 // code. It is main without os.Exit, so tests can call it.
 func run(args []string, stdout, stderr io.Writer) int {
-	app := newApp(stdout, stderr)
-	err := app.Run(args)
+	return report(stderr, "nv2", newApp(stdout, stderr).Run(args))
+}
+
+// report prints err, in the words of prog's command line, and returns the
+// exit code it ends prog with.
+func report(stderr io.Writer, prog string, err error) int {
 	if err == nil {
 		return exitOK
 	}
+	err = advise(prog, err)
 	code := exitCode(err)
 	if strings.HasPrefix(err.Error(), "Required flag") {
 		// urfave/cli reports a missing required flag as a plain error.
@@ -85,5 +90,9 @@ func setUsageErrors(c *cli.Command) {
 }
 
 func onUsageError(c *cli.Context, err error, _ bool) error {
-	return usageErrorf("%v (see 'nv2 %s --help')", err, c.Command.FullName())
+	name := c.App.Name
+	if c.Command != nil && c.Command.HelpName != "" {
+		name = c.Command.HelpName
+	}
+	return usageErrorf("%v (see '%s --help')", err, name)
 }

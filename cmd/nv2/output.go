@@ -63,3 +63,12 @@ func sortedKeys(m map[string]string) []string {
 	sort.Strings(keys)
 	return keys
 }
+
+// optDescriptor is the JSON form of an optional descriptor.
+func optDescriptor(d *ocispec.Descriptor) *descriptor {
+	if d == nil {
+		return nil
+	}
+	out := toDescriptor(*d)
+	return &out
+}

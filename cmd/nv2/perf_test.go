@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/nv2-signing/nv2/pkg/flows"
+
 	"context"
 	"encoding/json"
 	"fmt"
@@ -249,7 +251,7 @@ func TestCLIVerifyManyReferencesSharesConnectionsAndTokens(t *testing.T) {
 	reg := testregistry.Start(t, testregistry.GGCR)
 	c := newCLI(t)
 	key, cert := c.keys("wabbit-networks.io")
-	signer, err := loadSigner(key, cert)
+	signer, err := flows.LoadSigner(key, cert)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -304,13 +306,13 @@ func TestCLIVerifyManyReferencesSharesConnectionsAndTokens(t *testing.T) {
 	if len(auth.tokens) != 2 {
 		t.Errorf("tokens fetched for %d scopes (%v), want 2 (one per repository)", len(auth.tokens), auth.tokens)
 	}
-	if auth.conns > 2*verifyParallel*4 {
+	if auth.conns > 2*flows.VerifyParallel*4 {
 		t.Errorf("%d TCP connections for %d images: the connection pool is not shared", auth.conns, images)
 	}
 	if n := reg.Count(); n > images*4 {
 		t.Errorf("%d requests for %d images, want at most 4 each", n, images)
 	}
-	if reg.MaxInFlight() < verifyParallel/2 {
+	if reg.MaxInFlight() < flows.VerifyParallel/2 {
 		t.Errorf("the images were verified one at a time (at most %d request in flight)", reg.MaxInFlight())
 	}
 }

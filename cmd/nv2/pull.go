@@ -5,6 +5,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/nv2-signing/nv2/pkg/flows"
 	"github.com/nv2-signing/nv2/pkg/registry"
 )
 
@@ -20,14 +21,10 @@ func pullCommand() *cli.Command {
 			"Exit codes: as for 'nv2 verify': 0 pulled, 3 no signature found, 4 signatures\n" +
 			"found but none verified, 1 other errors, 2 usage.\n\n" +
 			"   nv2 pull --cert signer.crt --to-oci-layout ./net-monitor:v1 registry.example/net-monitor:v1",
-		Flags: append([]cli.Flag{
+		Flags: append(append([]cli.Flag{
 			&cli.StringFlag{Name: "to-oci-layout", Usage: "copy into the OCI image layout `DIR[:tag]` (created if missing); required"},
-			&cli.StringSliceFlag{Name: "cert", Aliases: []string{"c"}, Usage: "trust the certificate(s) in `FILE` directly: a signer's, or a CA's (repeatable)"},
-			&cli.StringFlag{Name: "policy", Usage: "use the trust policy in `FILE` instead of the configured one"},
-			&cli.StringSliceFlag{Name: "annotation", Aliases: []string{"a"}, Usage: "require signed metadata `KEY=VALUE` (repeatable)"},
-			&cli.IntFlag{Name: "max-signatures", Value: 50, Usage: "check at most this many signatures of one artifact (trusted-looking ones first)"},
 			outputFlag(),
-		}, registryFlags()...),
+		}, trustFlags()...), registryFlags()...),
 		Action: runPull,
 	}
 }
@@ -57,77 +54,53 @@ func runPull(c *cli.Context) error {
 	if dst.Digest != "" {
 		return usageErrorf("--to-oci-layout %s: give DIR or DIR:TAG; the digest is the one that verifies", c.String("to-oci-layout"))
 	}
-	if err := checkReference(raw, false); err != nil {
-		return err
-	}
-	// Refuse an unusable DIR before any request.
-	if err := registry.CheckLayoutDir(dst.Layout); err != nil {
-		return err
-	}
-	annotations, err := parseAnnotations(c.StringSlice("annotation"))
+	client, err := newClient(c)
 	if err != nil {
+		return err
+	}
+	loc := flows.Location{Ref: raw}
+	if _, err := client.ParseLocation(loc); err != nil {
+		return err
+	}
+	if err := registry.CheckLayoutDir(dst.Layout); err != nil {
 		return err
 	}
 	v, err := newVerifier(c)
 	if err != nil {
 		return err
 	}
-	v.Annotations = annotations
-	v.MaxAttempts = c.Int("max-signatures")
-	e, err := newEnv(c)
-	if err != nil {
-		return err
-	}
-	src, err := e.open(raw, false)
-	if err != nil {
-		return err
-	}
-	if err := needReference(src, raw); err != nil {
-		return err
-	}
-	tag := dst.Tag
-	if tag == "" {
-		tag = src.ref.Tag
-	}
-	ctx, cancel := e.context()
+	ctx, cancel := commandContext(c)
 	defer cancel()
-
-	res := pullResult{verifyResult: verifyResult{Reference: raw}}
-	verdict := v.Verify(ctx, src, src.scope(), src.ref.Reference())
-	res.fill(verdict, src.pinned)
-	var copyErr error
-	if res.code == exitOK {
-		// Exactly the digest that verified: a tag moved meanwhile changes nothing.
-		desc, err := registry.CopyToLayout(ctx, src.Target, verdict.Subject.Digest, dst.Layout, tag)
-		if err != nil {
-			copyErr = fmt.Errorf("%s verified, but copying it failed: %w", res.Verified, err)
-			res.Error, res.code = copyErr.Error(), exitError
-		} else {
-			res.Destination = registry.Reference{Layout: dst.Layout}.WithDigest(desc.Digest).String()
-			res.Tag = tag
-		}
+	res, err := client.Pull(ctx, flows.PullOptions{Artifact: loc, Verifier: v, Layout: dst.Layout, Tag: dst.Tag})
+	if res == nil {
+		return err
+	}
+	out := pullResult{verifyResult: toVerifyResult(c.App.Name, res.VerifyResult), Destination: res.Destination, Tag: res.Tag}
+	if err != nil && res.Verified != "" {
+		// Verified, but the copy failed.
+		out.Error, out.code = err.Error(), exitError
 	}
 	if asJSON {
-		if err := writeJSON(c.App.Writer, res); err != nil {
+		if err := writeJSON(c.App.Writer, out); err != nil {
 			return err
 		}
 	} else {
-		res.printText(c)
-		if res.Destination != "" {
-			to := res.Destination
-			if tag != "" {
-				to += " (tag " + tag + ")"
+		out.printText(c)
+		if out.Destination != "" {
+			to := out.Destination
+			if out.Tag != "" {
+				to += " (tag " + out.Tag + ")"
 			}
-			printf(c.App.Writer, "Pulled %s\n    to %s\n", res.Verified, to)
+			printf(c.App.Writer, "Pulled %s\n    to %s\n", out.Verified, to)
 		}
 	}
 	switch {
-	case res.code == exitOK:
+	case err == nil:
 		return nil
-	case copyErr != nil:
-		return withCode(exitError, fmt.Errorf("%w; nothing was written to %s", copyErr, dst.Layout))
+	case res.Verified != "":
+		return withCode(exitError, fmt.Errorf("%w; nothing was written to %s", err, dst.Layout))
 	default:
 		// printText or the JSON has said why.
-		return withCode(res.code, fmt.Errorf("nothing was written to %s", dst.Layout))
+		return withCode(out.code, fmt.Errorf("nothing was written to %s", dst.Layout))
 	}
 }

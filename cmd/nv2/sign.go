@@ -1,21 +1,9 @@
 package main
 
 import (
-	"context"
-	"errors"
-	"fmt"
-	"io"
-	"os"
-	"time"
-
-	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/urfave/cli/v2"
-	"oras.land/oras-go/v2/content"
 
-	nvcrypto "github.com/nv2-signing/nv2/pkg/crypto"
-	"github.com/nv2-signing/nv2/pkg/registry"
-	"github.com/nv2-signing/nv2/pkg/signature"
-	"github.com/nv2-signing/nv2/pkg/spec"
+	"github.com/nv2-signing/nv2/pkg/flows"
 )
 
 func signCommand() *cli.Command {
@@ -63,188 +51,123 @@ type signResult struct {
 	Algorithm     string      `json:"algorithm"`
 }
 
-func runSign(c *cli.Context) error {
+// signOptions reads sign's flags into the flow's options; the artifact's
+// reference is raw ("" with --manifest).
+func signOptions(c *cli.Context) (opts flows.SignOptions, raw string, err error) {
+	key, cert := c.String("key"), c.String("cert")
+	if p := pluginOf(c); p.active() && key == "" && cert == "" {
+		cfg, _, err := p.config()
+		if err != nil {
+			return opts, "", err
+		}
+		key, cert = cfg.Key, cfg.Cert // docker nv2 sign: the configured pair
+	}
 	// Checked here, not with Required: urfave/cli reports a missing
 	// required flag as a plain error (exit 1), and this is usage (exit 2).
-	if c.String("key") == "" || c.String("cert") == "" {
-		return usageErrorf("'nv2 sign' needs --key FILE and --cert FILE (make a test pair with 'nv2 cert generate')")
+	if key == "" || cert == "" {
+		return opts, "", usageErrorf("'%s' needs --key FILE and --cert FILE (make a test pair with '%s cert generate')", c.Command.HelpName, c.App.Name)
 	}
 	manifestFile, sigOut := c.String("manifest"), c.String("signature-out")
-	sigOnly := c.Bool("signature-only")
-	var raw string
+	opts = flows.SignOptions{SignatureOut: sigOut, SignatureOnly: c.Bool("signature-only"), Expiry: c.Duration("expiry"),
+		SigningAgent: "nv2/" + version, JournalDir: flows.DefaultJournalDir()}
 	if manifestFile != "" {
 		switch {
 		case c.NArg() != 0:
-			return usageErrorf("--manifest signs a file: give no REF (got %d arguments)", c.NArg())
+			return opts, "", usageErrorf("--manifest signs a file: give no REF (got %d arguments)", c.NArg())
 		case c.Bool("oci-layout"):
-			return usageErrorf("use --manifest or --oci-layout, not both")
+			return opts, "", usageErrorf("use --manifest or --oci-layout, not both")
 		case sigOut == "":
-			return usageErrorf("--manifest needs --signature-out SIG: a manifest file has nowhere to store its signature")
+			return opts, "", usageErrorf("--manifest needs --signature-out SIG: a manifest file has nowhere to store its signature")
 		}
-		sigOnly = true
 	} else {
-		var err error
 		if raw, err = oneArg(c, "reference (or --manifest FILE)"); err != nil {
-			return err
+			return opts, "", err
 		}
 		if c.IsSet("media-type") {
-			return usageErrorf("--media-type describes a --manifest file; a REF's media type comes from where it is stored")
+			return opts, "", usageErrorf("--media-type describes a --manifest file; a REF's media type comes from where it is stored")
 		}
-		if sigOnly && sigOut == "" {
-			return usageErrorf("--signature-only needs --signature-out SIG: where to write the envelope")
+		if opts.SignatureOnly && sigOut == "" {
+			return opts, "", usageErrorf("--signature-only needs --signature-out SIG: where to write the envelope")
 		}
+		opts.Artifact = flows.Location{Ref: raw, Layout: c.Bool("oci-layout")}
+	}
+	if opts.Expiry < 0 {
+		return opts, "", usageErrorf("--expiry %s must be positive", opts.Expiry)
+	}
+	if opts.Annotations, err = parseAnnotations(c.StringSlice("annotation")); err != nil {
+		return opts, "", err
+	}
+	if opts.Signer, err = flows.LoadSigner(key, cert); err != nil {
+		return opts, "", err
+	}
+	if manifestFile != "" {
+		subject, err := flows.ManifestFile(manifestFile, c.String("media-type"))
+		if err != nil {
+			return opts, "", err
+		}
+		opts.Manifest = &subject
+	}
+	return opts, raw, nil
+}
+
+func runSign(c *cli.Context) error {
+	opts, _, err := signOptions(c)
+	if err != nil {
+		return err
 	}
 	asJSON, err := jsonOutput(c)
 	if err != nil {
 		return err
 	}
-	annotations, err := parseAnnotations(c.StringSlice("annotation"))
+	client, err := newClient(c)
 	if err != nil {
 		return err
 	}
-	now := time.Now()
-	req := signature.SignRequest{Annotations: annotations, SigningTime: now, SigningAgent: "nv2/" + version}
-	if d := c.Duration("expiry"); d > 0 {
-		req.Expiry = now.Add(d)
-	} else if d < 0 {
-		return usageErrorf("--expiry %s must be positive", d)
-	}
-	signer, err := loadSigner(c.String("key"), c.String("cert"))
+	ctx, cancel := commandContext(c)
+	defer cancel()
+	res, err := client.Sign(ctx, opts)
 	if err != nil {
 		return err
 	}
+	return reportSign(c, asJSON, opts, res)
+}
 
-	var res signResult
-	var t *target
-	ctx := c.Context
-	if manifestFile != "" {
-		if req.Target, err = readManifestFile(manifestFile, c.String("media-type")); err != nil {
-			return err
-		}
-		res.Reference = manifestFile
-	} else {
-		e, err := newEnv(c)
-		if err != nil {
-			return err
-		}
-		var cancel context.CancelFunc
-		ctx, cancel = e.context()
-		defer cancel()
-		if t, req.Target, err = e.resolve(ctx, raw, c.Bool("oci-layout")); err != nil {
-			return err
-		}
-		if t.ref.Digest == "" {
-			warnf(c, "resolved tag %q to %s: the digest is signed, not the tag", t.ref.Tag, req.Target.Digest)
-		}
-		res.Reference = t.ref.WithDigest(req.Target.Digest).String()
+// reportSign prints what Sign did, with its warnings on stderr.
+func reportSign(c *cli.Context, asJSON bool, opts flows.SignOptions, res *flows.SignResult) error {
+	if res.ResolvedTag != "" {
+		warnf(c, "resolved tag %q to %s: the digest is signed, not the tag", res.ResolvedTag, res.Subject.Digest)
 	}
-	res.Subject, res.Algorithm = toDescriptor(req.Target), string(signer.Algorithm())
-	// A push that failed midway is resumed with the same envelope, so that
-	// running the command again leaves one signature (see pending.go).
-	var journal *pendingSignature
-	var env []byte
-	if !sigOnly && !t.IsLayout() {
-		journal = pendingFor(t.String(), req.Target, signer.Chain(), annotations, c.Duration("expiry"))
-		if env, now = journal.resume(req.Target, signer.Chain()[0], annotations, now); env != nil {
-			warnf(c, "resuming the signature made at %s, whose push did not complete", formatTime(now))
-		}
+	if !res.Resumed.IsZero() {
+		warnf(c, "resuming the signature made at %s, whose push did not complete", formatTime(res.Resumed))
 	}
-	if env == nil {
-		now = req.SigningTime
-		if env, err = signer.Sign(req); err != nil {
-			return err
-		}
-		if err := journal.save(env); err != nil {
-			warnf(c, "cannot keep the signature until it is pushed (%v): if the push fails, signing again makes a second signature", err)
-			journal = nil
-		}
+	if res.JournalErr != nil {
+		warnf(c, "cannot keep the signature until it is pushed (%v): if the push fails, signing again makes a second signature", res.JournalErr)
 	}
-	if sigOut != "" {
-		// Written first: the envelope is kept even if the push fails.
-		if err := nvcrypto.WriteFileAtomic(sigOut, env, 0o644, true); err != nil {
-			return fmt.Errorf("--signature-out: %w", err)
-		}
-		d := toDescriptor(content.NewDescriptorFromBytes(spec.MediaTypeEnvelope, env))
-		res.Envelope, res.SignatureFile = &d, sigOut
+	out := signResult{Reference: res.Reference, Subject: toDescriptor(res.Subject), Algorithm: string(res.Algorithm),
+		Signature: optDescriptor(res.Signature), Envelope: optDescriptor(res.Envelope)}
+	if opts.Manifest != nil {
+		out.Reference = c.String("manifest")
 	}
-	if !sigOnly {
-		sig, err := t.PushSignature(ctx, req.Target, env, registry.SignatureOptions{Thumbprints: nvcrypto.Thumbprints(signer.Chain()), Created: now})
-		if err != nil {
-			if journal != nil {
-				return fmt.Errorf("%w\nthe signature was not stored completely; run the same command again to push this same signature", err)
-			}
-			return err
-		}
-		journal.done()
-		d := toDescriptor(sig)
-		res.Signature = &d
+	if res.Envelope != nil {
+		out.SignatureFile = opts.SignatureOut
 	}
 	if asJSON {
-		return writeJSON(c.App.Writer, res)
+		return writeJSON(c.App.Writer, out)
 	}
 	w := c.App.Writer
-	if manifestFile != "" {
-		printf(w, "Signed %s (%s)\n", res.Subject.Digest, manifestFile)
+	if opts.Manifest != nil {
+		printf(w, "Signed %s (%s)\n", out.Subject.Digest, out.Reference)
 	} else {
-		printf(w, "Signed %s\n", res.Reference)
+		printf(w, "Signed %s\n", out.Reference)
 	}
-	if res.Signature != nil {
-		printf(w, "Signature %s (%s)\n", res.Signature.Digest, res.Algorithm)
+	if out.Signature != nil {
+		printf(w, "Signature %s (%s)\n", out.Signature.Digest, out.Algorithm)
 	}
-	if res.SignatureFile != "" {
-		printf(w, "Envelope written to %s (%s)\n", res.SignatureFile, res.Algorithm)
-		if sigOnly {
-			printf(c.App.ErrWriter, "Nothing was pushed: push the image, then 'nv2 attach --signature %s REF'\n", res.SignatureFile)
+	if out.SignatureFile != "" {
+		printf(w, "Envelope written to %s (%s)\n", out.SignatureFile, out.Algorithm)
+		if out.Signature == nil {
+			printf(c.App.ErrWriter, "Nothing was pushed: push the image, then '%s attach --signature %s REF'\n", c.App.Name, out.SignatureFile)
 		}
 	}
 	return nil
-}
-
-// readManifestFile reads a manifest file and describes it for signing or
-// verifying offline: digest and size of the file, media type from its
-// mediaType field or from mediaType (--media-type).
-func readManifestFile(path, mediaType string) (ocispec.Descriptor, error) {
-	raw, err := readFileLimit("--manifest", path, spec.MaxManifestSize)
-	if err != nil {
-		return ocispec.Descriptor{}, err
-	}
-	desc, err := registry.ManifestDescriptor(raw, mediaType)
-	if errors.Is(err, registry.ErrMediaType) {
-		return ocispec.Descriptor{}, usageErrorf("--manifest %s: %v: pass --media-type TYPE with the manifest's media type", path, err)
-	}
-	if err != nil {
-		return ocispec.Descriptor{}, fmt.Errorf("--manifest %s: %w", path, err)
-	}
-	return desc, nil
-}
-
-// readFileLimit reads the file a flag names, refusing one over limit bytes.
-func readFileLimit(flag, path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", flag, err)
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, fmt.Errorf("%s: read %s: %w", flag, path, err)
-	}
-	if int64(len(b)) > limit {
-		return nil, fmt.Errorf("%s: %s is over the limit of %d bytes", flag, path, limit)
-	}
-	return b, nil
-}
-
-// loadSigner reads a key and its certificate chain and checks they belong
-// together.
-func loadSigner(keyPath, certPath string) (*signature.Signer, error) {
-	key, err := nvcrypto.LoadPrivateKey(keyPath)
-	if err != nil {
-		return nil, err
-	}
-	chain, err := nvcrypto.LoadCertificates(certPath)
-	if err != nil {
-		return nil, err
-	}
-	return signature.NewSigner(key, chain)
 }

@@ -2,20 +2,14 @@ package main
 
 import (
 	"context"
-	"crypto/x509"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
-	"sync"
 	"time"
 
-	"github.com/opencontainers/go-digest"
 	"github.com/urfave/cli/v2"
 
-	nvcrypto "github.com/nv2-signing/nv2/pkg/crypto"
-	"github.com/nv2-signing/nv2/pkg/registry"
-	"github.com/nv2-signing/nv2/pkg/spec"
+	"github.com/nv2-signing/nv2/pkg/flows"
 	"github.com/nv2-signing/nv2/pkg/trust"
 )
 
@@ -38,18 +32,133 @@ func verifyCommand() *cli.Command {
 			"   nv2 verify --cert signer.crt registry.example/net-monitor:v1\n" +
 			"   nv2 verify --cert signer.crt --oci-layout ./build:v1\n" +
 			"   nv2 verify --cert signer.crt --signature sig.jws --manifest manifest.json",
-		Flags: append([]cli.Flag{
-			&cli.StringSliceFlag{Name: "cert", Aliases: []string{"c"}, Usage: "trust the certificate(s) in `FILE` directly: a signer's, or a CA's (repeatable)"},
-			&cli.StringFlag{Name: "policy", Usage: "use the trust policy in `FILE` instead of the configured one"},
-			&cli.StringSliceFlag{Name: "annotation", Aliases: []string{"a"}, Usage: "require signed metadata `KEY=VALUE` (repeatable)"},
+		Flags: append(append(trustFlags(),
 			&cli.BoolFlag{Name: "oci-layout", Usage: "each REF is a local OCI image layout PATH[:tag|@digest]; no network is used"},
 			&cli.StringFlag{Name: "signature", Usage: "verify the detached envelope in `SIG` (with --manifest) instead of REFs"},
 			&cli.StringFlag{Name: "manifest", Usage: "the manifest `FILE` the --signature envelope must sign"},
 			&cli.StringFlag{Name: "media-type", Usage: "the media `TYPE` of the --manifest file, when it has no mediaType field"},
-			&cli.IntFlag{Name: "max-signatures", Value: 50, Usage: "check at most this many signatures of one artifact (trusted-looking ones first)"},
 			outputFlag(),
-		}, registryFlags()...),
+		), registryFlags()...),
 		Action: runVerify,
+	}
+}
+
+func runVerify(c *cli.Context) error {
+	detached := c.IsSet("signature") || c.IsSet("manifest")
+	switch {
+	case detached && (c.String("signature") == "" || c.String("manifest") == ""):
+		return usageErrorf("--signature SIG and --manifest FILE go together: the envelope and the manifest it signs")
+	case detached && c.NArg() != 0:
+		return usageErrorf("--signature and --manifest verify a file: give no REF (got %d arguments)", c.NArg())
+	case detached && c.Bool("oci-layout"):
+		return usageErrorf("use --signature/--manifest or --oci-layout, not both")
+	case !detached && c.IsSet("media-type"):
+		return usageErrorf("--media-type describes a --manifest file; a REF's media type comes from where it is stored")
+	case !detached && c.NArg() == 0:
+		return usageErrorf("'%s' needs at least one reference, or --signature SIG --manifest FILE (flags go before references)", c.Command.HelpName)
+	}
+	asJSON, err := jsonOutput(c)
+	if err != nil {
+		return err
+	}
+	client, err := newClient(c)
+	if err != nil {
+		return err
+	}
+	var locs []flows.Location
+	for _, raw := range c.Args().Slice() {
+		loc := flows.Location{Ref: raw, Layout: c.Bool("oci-layout")}
+		// A malformed reference is reported before any file is read.
+		if _, err := client.ParseLocation(loc); err != nil {
+			return err
+		}
+		locs = append(locs, loc)
+	}
+	v, err := newVerifier(c)
+	if err != nil {
+		return err
+	}
+	if detached {
+		return verifyDetached(c, asJSON, v)
+	}
+	ctx, cancel := commandContext(c)
+	defer cancel()
+	return reportVerify(c, asJSON, client.Verify(ctx, v, locs...))
+}
+
+// verifyDetached verifies the --signature envelope against the --manifest
+// file, with no network. A manifest that cannot be read is reported in the
+// result (exit 1); a media type that cannot be decided is a usage error.
+func verifyDetached(c *cli.Context, asJSON bool, v *trust.Verifier) error {
+	manifestFile := c.String("manifest")
+	subject, err := flows.ManifestFile(manifestFile, c.String("media-type"))
+	var r flows.VerifyResult
+	if err != nil {
+		if err = advise(c.App.Name, err); exitCode(err) == exitUsage {
+			return err
+		}
+		r = flows.VerifyResult{Reference: manifestFile, Err: err}
+	} else {
+		r = flows.VerifyDetached(v, c.String("signature"), manifestFile, subject)
+	}
+	return reportVerify(c, asJSON, []flows.VerifyResult{r})
+}
+
+// newVerifier builds the verifier from --cert, --policy, the docker
+// plugin's configured trust, or the configured trust policy, in that order.
+func newVerifier(c *cli.Context) (*trust.Verifier, error) {
+	opts := flows.TrustOptions{CertFiles: c.StringSlice("cert"), PolicyFile: c.String("policy")}
+	if len(opts.CertFiles) > 0 && opts.PolicyFile != "" {
+		return nil, usageErrorf("use --cert or --policy, not both")
+	}
+	if p := pluginOf(c); p.active() && len(opts.CertFiles) == 0 && opts.PolicyFile == "" {
+		cfg, _, err := p.config()
+		if err != nil {
+			return nil, err
+		}
+		opts.CertFiles, opts.PolicyFile = cfg.VerifyCerts, cfg.Policy
+	}
+	v, err := flows.NewVerifier(opts)
+	if err != nil {
+		return nil, err
+	}
+	if v.Annotations, err = parseAnnotations(c.StringSlice("annotation")); err != nil {
+		return nil, err
+	}
+	v.MaxAttempts = c.Int("max-signatures")
+	return v, nil
+}
+
+// reportVerify prints the results and returns the error that carries the
+// worst exit code, or nil when every result is a success.
+func reportVerify(c *cli.Context, asJSON bool, results []flows.VerifyResult) error {
+	worst, failed := exitOK, 0
+	out := make([]verifyResult, len(results))
+	for i, r := range results {
+		out[i] = toVerifyResult(c.App.Name, r)
+		if code := out[i].code; code != exitOK {
+			failed++
+			if severity(code) > severity(worst) {
+				worst = code
+			}
+		}
+	}
+	if asJSON {
+		if err := writeJSON(c.App.Writer, out); err != nil {
+			return err
+		}
+	} else {
+		for _, r := range out {
+			r.printText(c)
+		}
+	}
+	switch {
+	case worst == exitOK:
+		return nil
+	case len(results) == 1:
+		return withCode(worst, errors.New(""))
+	default:
+		return withCode(worst, fmt.Errorf("%d of %d artifacts did not verify", failed, len(results)))
 	}
 }
 
@@ -85,191 +194,48 @@ type rejectedSignature struct {
 	Reason string `json:"reason"`
 }
 
-func runVerify(c *cli.Context) error {
-	detached := c.IsSet("signature") || c.IsSet("manifest")
-	switch {
-	case detached && (c.String("signature") == "" || c.String("manifest") == ""):
-		return usageErrorf("--signature SIG and --manifest FILE go together: the envelope and the manifest it signs")
-	case detached && c.NArg() != 0:
-		return usageErrorf("--signature and --manifest verify a file: give no REF (got %d arguments)", c.NArg())
-	case detached && c.Bool("oci-layout"):
-		return usageErrorf("use --signature/--manifest or --oci-layout, not both")
-	case !detached && c.IsSet("media-type"):
-		return usageErrorf("--media-type describes a --manifest file; a REF's media type comes from where it is stored")
-	case !detached && c.NArg() == 0:
-		return usageErrorf("'nv2 verify' needs at least one reference, or --signature SIG --manifest FILE (flags go before references)")
+// toVerifyResult renders one verdict.
+func toVerifyResult(prog string, r flows.VerifyResult) verifyResult {
+	out := verifyResult{Reference: r.Reference, Verified: r.Verified, Status: trust.Failed, code: exitCode(r.Err)}
+	if r.Err != nil {
+		out.Error = advise(prog, r.Err).Error()
 	}
-	asJSON, err := jsonOutput(c)
-	if err != nil {
-		return err
+	res := r.Result
+	if res == nil {
+		return out
 	}
-	annotations, err := parseAnnotations(c.StringSlice("annotation"))
-	if err != nil {
-		return err
-	}
-	// A malformed reference is a usage error, reported before any file is read.
-	for _, raw := range c.Args().Slice() {
-		if err := checkReference(raw, c.Bool("oci-layout")); err != nil {
-			return err
-		}
-	}
-	v, err := newVerifier(c)
-	if err != nil {
-		return err
-	}
-	v.Annotations = annotations
-	v.MaxAttempts = c.Int("max-signatures")
-	if detached {
-		r, err := verifyDetached(c, v)
-		if err != nil {
-			return err
-		}
-		return reportVerify(c, asJSON, []verifyResult{r})
-	}
-	e, err := newEnv(c)
-	if err != nil {
-		return err
-	}
-	ctx, cancel := e.context()
-	defer cancel()
-
-	// The references are verified concurrently, at most verifyParallel at
-	// once, over the one Client (one connection pool, one token cache);
-	// results are reported in the order the references were given.
-	refs := c.Args().Slice()
-	results := make([]verifyResult, len(refs))
-	sem := make(chan struct{}, verifyParallel)
-	var wg sync.WaitGroup
-	for i, raw := range refs {
-		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			r := verifyResult{Reference: raw}
-			t, err := e.open(raw, c.Bool("oci-layout"))
-			if err == nil {
-				err = needReference(t, raw)
-			}
-			if err != nil {
-				r.Status, r.Error, r.code = trust.Failed, err.Error(), exitCode(err)
-			} else {
-				res := v.Verify(ctx, t, t.scope(), t.ref.Reference())
-				r.fill(res, t.pinned)
-			}
-			results[i] = r
-		}()
-	}
-	wg.Wait()
-	return reportVerify(c, asJSON, results)
-}
-
-// verifyParallel bounds the references one 'nv2 verify' checks at once.
-// Each one fetches up to 4 signatures at a time (trust.Verifier), so 8 keep
-// the connection pool (16 idle connections a host) busy without queueing.
-const verifyParallel = 8
-
-// verifyDetached verifies the --signature envelope against the --manifest
-// file, with no network. Reading errors are reported in the result (exit
-// 1); a media type that cannot be decided is a usage error.
-func verifyDetached(c *cli.Context, v *trust.Verifier) (verifyResult, error) {
-	sigFile, manifestFile := c.String("signature"), c.String("manifest")
-	r := verifyResult{Reference: manifestFile}
-	subject, err := readManifestFile(manifestFile, c.String("media-type"))
-	if exitCode(err) == exitUsage {
-		return r, err
-	}
-	var envelope []byte
-	if err == nil {
-		envelope, err = readFileLimit("--signature", sigFile, spec.MaxEnvelopeSize)
-	}
-	if err != nil {
-		r.Status, r.Error, r.code = trust.Failed, err.Error(), exitError
-		return r, nil
-	}
-	res := v.VerifyDetached("", envelope, subject)
-	r.fill(res, func(d digest.Digest) string { return manifestFile + "@" + d.String() })
-	return r, nil
-}
-
-// reportVerify prints the results and returns the error that carries the
-// worst exit code, or nil when every result is a success.
-func reportVerify(c *cli.Context, asJSON bool, results []verifyResult) error {
-	worst := exitOK
-	for _, r := range results {
-		if severity(r.code) > severity(worst) {
-			worst = r.code
-		}
-	}
-	if asJSON {
-		if err := writeJSON(c.App.Writer, results); err != nil {
-			return err
-		}
-	} else {
-		for _, r := range results {
-			r.printText(c)
-		}
-	}
-	if worst == exitOK {
-		return nil
-	}
-	if len(results) == 1 {
-		return withCode(worst, errors.New(""))
-	}
-	failed := 0
-	for _, r := range results {
-		if r.code != exitOK {
-			failed++
-		}
-	}
-	return withCode(worst, fmt.Errorf("%d of %d artifacts did not verify", failed, len(results)))
-}
-
-// fill records res; pin names the verified artifact by its digest (what a
-// pull should use).
-func (r *verifyResult) fill(res *trust.Result, pin func(digest.Digest) string) {
-	r.Status, r.Policy, r.Level = res.Status, res.Policy, res.Level
-	r.Found, r.Tried = res.Found, res.Tried
+	out.Status, out.Policy, out.Level, out.Found, out.Tried = res.Status, res.Policy, res.Level, res.Found, res.Tried
 	if res.Subject.Digest != "" {
 		d := toDescriptor(res.Subject)
-		r.Subject = &d
+		out.Subject = &d
 	}
-	switch res.Status {
-	case trust.Verified, trust.Skipped:
-		r.Verified = pin(res.Subject.Digest)
-		r.code = exitOK
-	case trust.NoSignature:
-		r.code = exitNoSignature
-	case trust.NotVerified:
-		r.code = exitNotVerified
-	default:
-		r.code = exitError
-	}
+	out.Error = ""
 	if res.Err != nil {
-		r.Error = res.Err.Error()
-		if errors.Is(res.Err, context.DeadlineExceeded) && !strings.Contains(r.Error, "--timeout") {
-			r.Error += "; the registry did not answer within --timeout: check the network or raise --timeout"
+		out.Error = res.Err.Error()
+		if errors.Is(res.Err, context.DeadlineExceeded) && !strings.Contains(out.Error, "--timeout") {
+			out.Error += "; the registry did not answer within --timeout: check the network or raise --timeout"
 		}
 	}
 	if s := res.Signature; s != nil {
 		env := s.Envelope
-		r.Signature = &signatureReport{
+		out.Signature = &signatureReport{
 			Digest: s.Digest.String(), Algorithm: string(env.Algorithm), Signer: env.Chain[0].Subject.String(),
 			SigningTime: env.SigningTime.UTC(), Annotations: env.Payload.TargetArtifact.Annotations, Warnings: s.Warnings,
 		}
 		if !env.Expiry.IsZero() {
 			exp := env.Expiry.UTC()
-			r.Signature.Expiry = &exp
+			out.Signature.Expiry = &exp
 		}
-		if r.Subject != nil && r.Subject.MediaType == "" {
+		if out.Subject != nil && out.Subject.MediaType == "" {
 			// Verified by digest: the signed descriptor says what it is.
 			t := env.Payload.TargetArtifact
-			r.Subject.MediaType, r.Subject.Size = t.MediaType, t.Size
+			out.Subject.MediaType, out.Subject.Size = t.MediaType, t.Size
 		}
 	}
 	for _, s := range res.Rejected {
-		r.Rejected = append(r.Rejected, rejectedSignature{Digest: s.Digest.String(), Reason: s.Err.Error()})
+		out.Rejected = append(out.Rejected, rejectedSignature{Digest: s.Digest.String(), Reason: s.Err.Error()})
 	}
+	return out
 }
 
 func (r *verifyResult) printText(c *cli.Context) {
@@ -300,77 +266,9 @@ func (r *verifyResult) printText(c *cli.Context) {
 		}
 		switch r.code {
 		case exitNoSignature:
-			printf(ew, "  sign it with 'nv2 sign', or check that REF names the image you meant\n")
+			printf(ew, "  sign it with '%s sign', or check that REF names the image you meant\n", c.App.Name)
 		case exitNotVerified:
-			printf(ew, "  no signature is from a signer your trust settings accept; check --cert or the trust policy ('nv2 policy show')\n")
+			printf(ew, "  no signature is from a signer your trust settings accept; check --cert or the trust policy ('%s policy show')\n", c.App.Name)
 		}
 	}
-}
-
-// newVerifier builds the verifier from --cert, --policy or the configured
-// trust policy, in that order.
-func newVerifier(c *cli.Context) (*trust.Verifier, error) {
-	certFiles := c.StringSlice("cert")
-	policyFile := c.String("policy")
-	if len(certFiles) > 0 && policyFile != "" {
-		return nil, usageErrorf("use --cert or --policy, not both")
-	}
-	if len(certFiles) > 0 {
-		certs, err := loadCertFiles(certFiles)
-		if err != nil {
-			return nil, err
-		}
-		return trust.NewCertVerifier(certs), nil
-	}
-	cfg, err := trust.DefaultConfig()
-	if err != nil {
-		return nil, err
-	}
-	var doc *trust.PolicyDocument
-	if policyFile != "" {
-		data, err := os.ReadFile(policyFile)
-		if err != nil {
-			return nil, fmt.Errorf("reading the trust policy: %w", err)
-		}
-		if doc, err = trust.ParsePolicy(data); err != nil {
-			return nil, fmt.Errorf("%s: %w", policyFile, err)
-		}
-	} else if doc, err = cfg.LoadPolicy(); err != nil {
-		if errors.Is(err, trust.ErrNoPolicy) {
-			return nil, fmt.Errorf("%w: pass --cert FILE to trust a certificate directly, or set up trust once:\n"+
-				"  nv2 cert add --store NAME CERT_FILE\n  nv2 policy import POLICY_FILE\n(see 'nv2 policy --help' for the format)", err)
-		}
-		return nil, err
-	}
-	return trust.NewPolicyVerifier(doc, cfg), nil
-}
-
-func loadCertFiles(files []string) ([]*x509.Certificate, error) {
-	var out []*x509.Certificate
-	for _, f := range files {
-		certs, err := nvcrypto.LoadCertificates(f)
-		if err != nil {
-			return nil, fmt.Errorf("--cert: %w", err)
-		}
-		out = append(out, certs...)
-	}
-	return out, nil
-}
-
-// pinned names the artifact of t by digest d: repo@digest or PATH@digest.
-func (t *target) pinned(d digest.Digest) string { return t.ref.WithDigest(d).String() }
-
-// checkReference reports a malformed reference as a usage error, without
-// opening anything.
-func checkReference(raw string, layout bool) error {
-	var err error
-	if layout {
-		_, err = registry.ParseLayoutReference(raw)
-	} else {
-		_, err = registry.ParseReference(raw)
-	}
-	if err != nil {
-		return usageErrorf("%v", err)
-	}
-	return nil
 }

@@ -1,4 +1,4 @@
-package main
+package flows
 
 import (
 	"crypto/sha256"
@@ -17,7 +17,17 @@ import (
 	"github.com/nv2-signing/nv2/pkg/trust"
 )
 
-// A pending signature makes `nv2 sign` idempotent across failures: the
+// DefaultJournalDir is where Sign keeps envelopes until they are pushed:
+// nv2/pending in the user's cache folder, or "" when there is none.
+func DefaultJournalDir() string {
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(dir, "nv2", "pending")
+}
+
+// A pending signature makes Sign idempotent across failures: the
 // envelope is kept in the user's cache folder from just before its push
 // until the push succeeds. When the registry goes away mid-push, the same
 // command run again pushes that same envelope, and since pushing one
@@ -25,7 +35,7 @@ import (
 // new signature whichever request failed, not one per attempt.
 //
 // A pending envelope is reused only for the same repository, digest,
-// certificate chain, signed metadata and --expiry, while it is intact
+// certificate chain, signed metadata and expiry, while it is intact
 // (verified against the subject with the signer's own certificate), not
 // expired, and at most pendingMaxAge old; otherwise nv2 signs afresh.
 
@@ -37,11 +47,10 @@ type pendingSignature struct {
 	path string
 }
 
-// pendingFor returns the journal entry for signing subject in repository
-// with chain, annotations and expiry, or nil when there is no cache folder.
-func pendingFor(repository string, subject ocispec.Descriptor, chain []*x509.Certificate, annotations map[string]string, expiry time.Duration) *pendingSignature {
-	dir, err := os.UserCacheDir()
-	if err != nil {
+// pendingFor returns the journal entry in dir for signing subject in
+// repository with chain, annotations, expiry and agent, or nil when dir is "".
+func pendingFor(dir, repository string, subject ocispec.Descriptor, chain []*x509.Certificate, annotations map[string]string, expiry time.Duration, agent string) *pendingSignature {
+	if dir == "" {
 		return nil
 	}
 	key, err := json.Marshal(struct {
@@ -51,12 +60,12 @@ func pendingFor(repository string, subject ocispec.Descriptor, chain []*x509.Cer
 		Annotations map[string]string  `json:"annotations"`
 		Expiry      time.Duration      `json:"expiry"`
 		Agent       string             `json:"agent"`
-	}{repository, subject, nvcrypto.Thumbprints(chain), annotations, expiry, version})
+	}{repository, subject, nvcrypto.Thumbprints(chain), annotations, expiry, agent})
 	if err != nil {
 		return nil
 	}
 	sum := sha256.Sum256(key)
-	return &pendingSignature{path: filepath.Join(dir, "nv2", "pending", hex.EncodeToString(sum[:])+".jws")}
+	return &pendingSignature{path: filepath.Join(dir, hex.EncodeToString(sum[:])+".jws")}
 }
 
 // resume returns the pending envelope when it may be pushed again in place

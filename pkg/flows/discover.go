@@ -1,0 +1,86 @@
+package flows
+
+import (
+	"context"
+
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/nv2-signing/nv2/pkg/registry"
+	"github.com/nv2-signing/nv2/pkg/signature"
+	"github.com/nv2-signing/nv2/pkg/spec"
+)
+
+// DiscoverOptions say whose referrers to list and how deep.
+type DiscoverOptions struct {
+	Artifact Location
+	// ArtifactType, when set, keeps only referrers of that type.
+	ArtifactType string
+	// Depth is how many levels of referrers to follow; 0 follows all.
+	Depth int
+}
+
+// DiscoverResult is the tree of what refers to an artifact.
+type DiscoverResult struct {
+	// Reference is repo@digest (or PATH@digest) of the artifact.
+	Reference string
+	// Tree's root is the artifact; its Referrers are the first level.
+	Tree *registry.Node
+}
+
+// Discover lists the referrers of an artifact (referrers API, or the
+// referrers tag schema), and theirs in turn down to opts.Depth.
+func (c *Client) Discover(ctx context.Context, opts DiscoverOptions) (*DiscoverResult, error) {
+	if opts.Depth < 0 {
+		return nil, usagef("depth %d: use 0 for all levels or a positive number", opts.Depth)
+	}
+	t, subject, err := c.Resolve(ctx, opts.Artifact)
+	if err != nil {
+		return nil, err
+	}
+	tree, err := t.ReferrersTree(ctx, subject, opts.ArtifactType, opts.Depth)
+	if err != nil {
+		return nil, err
+	}
+	return &DiscoverResult{Reference: t.Pinned(subject.Digest), Tree: tree}, nil
+}
+
+// InspectResult describes the signatures of an artifact.
+type InspectResult struct {
+	// Reference is repo@digest (or PATH@digest) of the artifact.
+	Reference  string
+	Subject    ocispec.Descriptor
+	Signatures []InspectedSignature
+}
+
+// InspectedSignature is one signature as Inspect read it.
+type InspectedSignature struct {
+	Descriptor ocispec.Descriptor
+	// Envelope is the decoded envelope; nil when Err is set.
+	Envelope *signature.Envelope
+	// Err says why the signature could not be read or is not intact.
+	Err error
+}
+
+// Inspect reads every signature of an artifact and checks each envelope's
+// integrity. It makes no trust decision: that is Verify's.
+func (c *Client) Inspect(ctx context.Context, artifact Location) (*InspectResult, error) {
+	t, subject, err := c.Resolve(ctx, artifact)
+	if err != nil {
+		return nil, err
+	}
+	refs, err := t.Referrers(ctx, subject, spec.ArtifactTypeSignature)
+	if err != nil {
+		return nil, err
+	}
+	res := &InspectResult{Reference: t.Pinned(subject.Digest), Subject: subject, Signatures: make([]InspectedSignature, 0, len(refs))}
+	for _, d := range refs {
+		s := InspectedSignature{Descriptor: d}
+		if sig, err := t.FetchSignature(ctx, d); err != nil {
+			s.Err = err
+		} else {
+			s.Envelope, s.Err = signature.Verify(sig.Envelope)
+		}
+		res.Signatures = append(res.Signatures, s)
+	}
+	return res, nil
+}

@@ -77,4 +77,3 @@ func configOf(c *trust.Config) (trust.Config, error) {
 	}
 	return trust.DefaultConfig()
 }
-

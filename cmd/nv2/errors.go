@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	nvcrypto "github.com/nv2-signing/nv2/pkg/crypto"
 	"github.com/nv2-signing/nv2/pkg/flows"
 	"github.com/nv2-signing/nv2/pkg/registry"
 	"github.com/nv2-signing/nv2/pkg/trust"
@@ -89,8 +90,10 @@ var fileFlags = map[string]string{
 // (prog is "nv2" or "docker nv2"). Errors it does not know pass unchanged.
 func advise(prog string, err error) error {
 	var (
-		file *flows.FileError
-		push *flows.PushError
+		file   *flows.FileError
+		push   *flows.PushError
+		store  *trust.StoreError
+		exists *nvcrypto.ExistsError
 	)
 	switch {
 	case err == nil:
@@ -101,6 +104,14 @@ func advise(prog string, err error) error {
 		return withCode(exitCode(err), fmt.Errorf("%s: %w", fileFlags[file.Role], file.Err))
 	case errors.As(err, &push) && push.Resumable:
 		return withCode(exitCode(err), fmt.Errorf("%w\nthe signature was not stored completely; run the same command again to push this same signature", push.Err))
+	case errors.As(err, &store) && errors.Is(err, trust.ErrNoStore):
+		return fmt.Errorf("%w: create it with '%s cert add --type %s --store %s FILE'", err, prog, store.Type, store.Name)
+	case errors.As(err, &store):
+		return fmt.Errorf("%w: add some with '%s cert add --type %s --store %s FILE'", err, prog, store.Type, store.Name)
+	case errors.Is(err, trust.ErrNoScope):
+		return fmt.Errorf("%w; add one, or pass --cert", err)
+	case errors.As(err, &exists):
+		return withCode(exitCode(err), fmt.Errorf("%w: pass --force to overwrite it", err))
 	case errors.Is(err, trust.ErrNoPolicy):
 		return fmt.Errorf("%w: pass --cert FILE to trust a certificate directly, or set up trust once:\n"+
 			"  %[2]s cert add --store NAME CERT_FILE\n  %[2]s policy import POLICY_FILE\n(see '%[2]s policy --help' for the format)", err, prog)

@@ -63,9 +63,14 @@ func WriteCredentials(dir, name string, c *Credentials, force bool) (Paths, erro
 	return p, nil
 }
 
-func existsError(path string) error {
-	return fmt.Errorf("%s already exists: pass --force to overwrite it: %w", path, fs.ErrExist)
-}
+// ExistsError: a write would replace an existing file and overwriting was
+// not asked for. It matches fs.ErrExist.
+type ExistsError struct{ Path string }
+
+func (e *ExistsError) Error() string        { return e.Path + " already exists" }
+func (e *ExistsError) Is(target error) bool { return target == fs.ErrExist }
+
+func existsError(path string) error { return &ExistsError{Path: path} }
 
 // WriteFileAtomic writes data to path with permissions perm through a temporary
 // file in the same directory, so readers see the old file or the new one, never

@@ -171,7 +171,7 @@ func ExampleClient_Attach() {
 	if _, err := w.client.Sign(ctx, flows.SignOptions{Signer: w.signer, Manifest: &subject, SignatureOut: sig}); err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println("detached:", flows.VerifyDetached(w.verifier, sig, manifest, subject).Status)
+	fmt.Println("detached:", flows.VerifyDetached(w.verifier, sig, manifest, "").Status)
 
 	ref := w.push(ctx)
 	res, err := w.client.Attach(ctx, flows.Location{Ref: ref}, sig)
@@ -223,4 +223,44 @@ func ExampleClient_Inspect() {
 		fmt.Println(s.Envelope.Algorithm, s.Envelope.Payload.TargetArtifact.Annotations["org.example.build"], s.Descriptor.ArtifactType == spec.ArtifactTypeSignature)
 	}
 	// Output: ES256 42 true
+}
+
+// Copy an image with its signatures from an OCI layout to a registry; a
+// destination without a tag keeps the source's.
+func ExampleClient_Copy() {
+	w := newWorld()
+	defer w.close()
+	ctx := context.Background()
+	image := flows.Location{Ref: w.layout + ":v1", Layout: true}
+	if _, err := w.client.Sign(ctx, flows.SignOptions{Signer: w.signer, Artifact: image}); err != nil {
+		log.Fatal(err)
+	}
+	res, err := w.client.Copy(ctx, image, flows.Location{Ref: w.host + "/mirror/net-monitor"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	r := w.client.Verify(ctx, w.verifier, flows.Location{Ref: w.host + "/mirror/net-monitor:v1"})[0]
+	fmt.Println(strings.TrimPrefix(res.Destination, w.host+"/") == "mirror/net-monitor@"+res.Descriptor.Digest.String(), r.Status)
+	// Output: true verified
+}
+
+// Verify a detached envelope against a manifest file, with no network.
+func ExampleVerifyDetached() {
+	w := newWorld()
+	defer w.close()
+	manifest := filepath.Join(w.dir, "manifest.json")
+	if err := os.WriteFile(manifest, testregistry.NewImage("example").Manifest, 0o644); err != nil {
+		log.Fatal(err)
+	}
+	subject, err := flows.ManifestFile(manifest, "")
+	if err != nil {
+		log.Fatal(err)
+	}
+	sig := filepath.Join(w.dir, "manifest.jws")
+	if _, err := (&flows.Client{}).Sign(context.Background(), flows.SignOptions{Signer: w.signer, Manifest: &subject, SignatureOut: sig}); err != nil {
+		log.Fatal(err)
+	}
+	r := flows.VerifyDetached(w.verifier, sig, manifest, "")
+	fmt.Println(r.Status, r.Verified == manifest+"@"+subject.Digest.String())
+	// Output: verified true
 }

@@ -6,7 +6,6 @@ import (
 	"sync"
 
 	"github.com/opencontainers/go-digest"
-	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/nv2-signing/nv2/pkg/spec"
 	"github.com/nv2-signing/nv2/pkg/trust"
@@ -88,16 +87,22 @@ func (c *Client) verifyOne(ctx context.Context, v *trust.Verifier, loc Location)
 	return r
 }
 
-// VerifyDetached verifies the envelope in sigFile against subject, a
-// manifest described offline (see ManifestFile) and named name in the
-// result. It uses no network. Only a trust policy scope "*" covers it.
-func VerifyDetached(v *trust.Verifier, sigFile, name string, subject ocispec.Descriptor) VerifyResult {
-	r := VerifyResult{Reference: name}
+// VerifyDetached verifies the envelope in sigFile against the manifest in
+// manifestFile (see ManifestFile for mediaType), with no network. Only a
+// trust policy with scope "*" covers it. The result names the artifact
+// FILE@digest.
+func VerifyDetached(v *trust.Verifier, sigFile, manifestFile, mediaType string) VerifyResult {
+	r := VerifyResult{Reference: manifestFile}
+	subject, err := ManifestFile(manifestFile, mediaType)
+	if err != nil {
+		r.Err = err
+		return r
+	}
 	envelope, err := readFileLimit(RoleSignature, sigFile, spec.MaxEnvelopeSize)
 	if err != nil {
 		r.Err = err
 		return r
 	}
-	r.verdict(v.VerifyDetached("", envelope, subject), func(d digest.Digest) string { return name + "@" + d.String() })
+	r.verdict(v.VerifyDetached("", envelope, subject), func(d digest.Digest) string { return manifestFile + "@" + d.String() })
 	return r
 }

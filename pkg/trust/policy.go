@@ -26,6 +26,11 @@ const (
 // PolicyVersion is the only trust policy document version nv2 reads.
 const PolicyVersion = "1.0"
 
+// ErrNoScope: the trust policy has no policy for an artifact outside a
+// registry (an OCI layout or a manifest file), which only a policy with
+// registryScopes ["*"] covers.
+var ErrNoScope = errors.New("no trust policy applies to an artifact outside a registry (an OCI layout or a manifest file): only a policy with registryScopes [\"*\"] covers it")
+
 // PolicyDocument is a trust policy document in the Notary Project's format
 // (trustpolicy.json), so that one file serves nv2 and notation alike.
 type PolicyDocument struct {
@@ -183,7 +188,7 @@ func (d *PolicyDocument) PolicyFor(repository string) (*Policy, error) {
 		return wildcard, nil
 	}
 	if repository == "" {
-		return nil, errors.New("no trust policy applies to an artifact outside a registry (an OCI layout or a manifest file): only a policy with registryScopes [\"*\"] covers it; add one, or pass --cert")
+		return nil, ErrNoScope
 	}
 	return nil, fmt.Errorf("no trust policy applies to %q: add it to a policy's registryScopes, or add a policy with scope \"*\"", repository)
 }

@@ -170,7 +170,7 @@ func (c Config) Certificates(ref string) ([]*x509.Certificate, error) {
 		certs = append(certs, e.Certificates...)
 	}
 	if len(certs) == 0 {
-		return nil, fmt.Errorf("trust store %s has no certificates: add some with 'nv2 cert add --type %s --store %s FILE'", ref, typ, name)
+		return nil, &StoreError{Type: typ, Name: name, Err: ErrEmptyStore}
 	}
 	return certs, nil
 }
@@ -186,7 +186,7 @@ func (c Config) readStore(typ, name string) ([]StoreEntry, error) {
 	}
 	files, err := os.ReadDir(dir)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("trust store %s:%s does not exist: create it with 'nv2 cert add --type %s --store %s FILE'", typ, name, typ, name)
+		return nil, &StoreError{Type: typ, Name: name, Err: ErrNoStore}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("reading trust store %s:%s: %w", typ, name, err)
@@ -247,3 +247,21 @@ func (c Config) checkStoreDirs(typ, name string) error {
 	}
 	return nil
 }
+
+// Why a trust store that a policy names cannot be used.
+var (
+	ErrNoStore    = errors.New("does not exist")
+	ErrEmptyStore = errors.New("has no certificates")
+)
+
+// StoreError: the trust store Type:Name cannot be used (Err is ErrNoStore
+// or ErrEmptyStore).
+type StoreError struct {
+	Type, Name string
+	Err        error
+}
+
+func (e *StoreError) Error() string {
+	return fmt.Sprintf("trust store %s:%s %v", e.Type, e.Name, e.Err)
+}
+func (e *StoreError) Unwrap() error { return e.Err }

@@ -1,0 +1,124 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/nv2-signing/nv2/pkg/flows"
+	"github.com/nv2-signing/nv2/pkg/trust"
+)
+
+// verifyResult is the report for one REF.
+type verifyResult struct {
+	Reference string `json:"reference"`
+	// Verified is repo@digest of what verified: what a pull should use.
+	Verified  string              `json:"verifiedReference,omitempty"`
+	Status    trust.Status        `json:"status"`
+	Policy    string              `json:"policy,omitempty"`
+	Level     string              `json:"level,omitempty"`
+	Subject   *descriptor         `json:"subject,omitempty"`
+	Signature *signatureReport    `json:"signature,omitempty"`
+	Found     int                 `json:"signaturesFound"`
+	Tried     int                 `json:"signaturesTried"`
+	Rejected  []rejectedSignature `json:"rejected,omitempty"`
+	Error     string              `json:"error,omitempty"`
+	code      int
+}
+
+type signatureReport struct {
+	Digest      string            `json:"digest"`
+	Algorithm   string            `json:"algorithm"`
+	Signer      string            `json:"signer"`
+	SigningTime time.Time         `json:"signingTime"`
+	Expiry      *time.Time        `json:"expiry,omitempty"`
+	Annotations map[string]string `json:"annotations,omitempty"`
+	Warnings    []string          `json:"warnings,omitempty"`
+}
+
+type rejectedSignature struct {
+	Digest string `json:"digest"`
+	Reason string `json:"reason"`
+}
+
+// toVerifyResult renders one verdict.
+func toVerifyResult(prog string, r flows.VerifyResult) verifyResult {
+	out := verifyResult{Reference: r.Reference, Verified: r.Verified, Status: trust.Failed, code: exitCode(r.Err)}
+	if r.Err != nil {
+		out.Error = advise(prog, r.Err).Error()
+	}
+	res := r.Result
+	if res == nil {
+		return out
+	}
+	out.Status, out.Policy, out.Level, out.Found, out.Tried = res.Status, res.Policy, res.Level, res.Found, res.Tried
+	if res.Subject.Digest != "" {
+		d := toDescriptor(res.Subject)
+		out.Subject = &d
+	}
+	out.Error = ""
+	if res.Err != nil {
+		out.Error = advise(prog, res.Err).Error()
+		if errors.Is(res.Err, context.DeadlineExceeded) && !strings.Contains(out.Error, "--timeout") {
+			out.Error += "; the registry did not answer within --timeout: check the network or raise --timeout"
+		}
+	}
+	if s := res.Signature; s != nil {
+		env := s.Envelope
+		out.Signature = &signatureReport{
+			Digest: s.Digest.String(), Algorithm: string(env.Algorithm), Signer: env.Chain[0].Subject.String(),
+			SigningTime: env.SigningTime.UTC(), Annotations: env.Payload.TargetArtifact.Annotations, Warnings: s.Warnings,
+		}
+		if !env.Expiry.IsZero() {
+			exp := env.Expiry.UTC()
+			out.Signature.Expiry = &exp
+		}
+		if out.Subject != nil && out.Subject.MediaType == "" {
+			// Verified by digest: the signed descriptor says what it is.
+			t := env.Payload.TargetArtifact
+			out.Subject.MediaType, out.Subject.Size = t.MediaType, t.Size
+		}
+	}
+	for _, s := range res.Rejected {
+		out.Rejected = append(out.Rejected, rejectedSignature{Digest: s.Digest.String(), Reason: s.Err.Error()})
+	}
+	return out
+}
+
+func (r *verifyResult) printText(c *cli.Context) {
+	w, ew := c.App.Writer, c.App.ErrWriter
+	switch r.Status {
+	case trust.Verified:
+		s := r.Signature
+		printf(w, "Verified %s\n", r.Verified)
+		printf(w, "  signer:       %s\n", s.Signer)
+		printf(w, "  signed at:    %s\n", formatTime(s.SigningTime))
+		if s.Expiry != nil {
+			printf(w, "  expires at:   %s\n", formatTime(*s.Expiry))
+		}
+		printf(w, "  signature:    %s (%s)\n", s.Digest, s.Algorithm)
+		printf(w, "  trust policy: %s (%s)\n", r.Policy, r.Level)
+		for _, k := range sortedKeys(s.Annotations) {
+			printf(w, "  metadata:     %s=%s\n", k, s.Annotations[k])
+		}
+		for _, warn := range s.Warnings {
+			printf(ew, "Warning: %s: %s\n", r.Reference, warn)
+		}
+	case trust.Skipped:
+		printf(w, "Skipped %s: trust policy %q has level skip, so nothing was verified\n", r.Verified, r.Policy)
+	default:
+		printf(ew, "nv2: %s: %s\n", r.Reference, r.Error)
+		for _, rej := range r.Rejected {
+			printf(ew, "  %s: %s\n", rej.Digest, rej.Reason)
+		}
+		switch r.code {
+		case exitNoSignature:
+			printf(ew, "  sign it with '%s sign', or check that REF names the image you meant\n", c.App.Name)
+		case exitNotVerified:
+			printf(ew, "  no signature is from a signer your trust settings accept; check --cert or the trust policy ('%s policy show')\n", c.App.Name)
+		}
+	}
+}

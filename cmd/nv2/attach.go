@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -50,37 +51,33 @@ func runAttach(c *cli.Context) error {
 	if sigFile == "" {
 		return usageErrorf("'%s' needs --signature SIG: the envelope to push (from '%s sign --signature-out')", c.Command.HelpName, c.App.Name)
 	}
-	client, err := newClient(c)
-	if err != nil {
-		return err
-	}
-	ctx, cancel := commandContext(c)
-	defer cancel()
-	res, err := client.Attach(ctx, flows.Location{Ref: raw, Layout: c.Bool("oci-layout")}, sigFile)
-	var mismatch *flows.AttachMismatchError
-	var integrity *flows.IntegrityError
-	switch {
-	case errors.As(err, &mismatch) && !strings.HasSuffix(mismatch.Target, "@"+mismatch.Signed.Digest.String()):
-		s := mismatch.Signed
-		return fmt.Errorf("%s cannot be attached to %s: the envelope signs another artifact, %s (%s, %d bytes); nothing was pushed: attach it to %s, or sign %s with '%s sign'",
-			sigFile, mismatch.Target, s.Digest, s.MediaType, s.Size, mismatch.SignedRef, raw, c.App.Name)
-	case errors.As(err, &mismatch):
-		return fmt.Errorf("%s cannot be attached to %s: %w; nothing was pushed: sign %s again with '%s sign'", sigFile, mismatch.Target, mismatch.Err, raw, c.App.Name)
-	case errors.As(err, &integrity):
-		return fmt.Errorf("%s is not an intact signature envelope: %w; nothing was pushed", sigFile, integrity.Err)
-	case err != nil:
-		return err
-	}
-	env := res.Envelope
-	out := attachResult{
-		Reference: res.Reference, Subject: toDescriptor(res.Subject), Signature: toDescriptor(res.Signature),
-		Algorithm: string(env.Algorithm), Signer: env.Chain[0].Subject.String(),
-	}
-	if asJSON {
-		return writeJSON(c.App.Writer, out)
-	}
-	w := c.App.Writer
-	printf(w, "Attached %s to %s\n", sigFile, out.Reference)
-	printf(w, "Signature %s (%s, signed by %s)\n", out.Signature.Digest, out.Algorithm, out.Signer)
-	return nil
+	return withClient(c, func(ctx context.Context, client *flows.Client) error {
+		res, err := client.Attach(ctx, flows.Location{Ref: raw, Layout: c.Bool("oci-layout")}, sigFile)
+		var mismatch *flows.AttachMismatchError
+		var integrity *flows.IntegrityError
+		switch {
+		case errors.As(err, &mismatch) && !strings.HasSuffix(mismatch.Target, "@"+mismatch.Signed.Digest.String()):
+			s := mismatch.Signed
+			return fmt.Errorf("%s cannot be attached to %s: the envelope signs another artifact, %s (%s, %d bytes); nothing was pushed: attach it to %s, or sign %s with '%s sign'",
+				sigFile, mismatch.Target, s.Digest, s.MediaType, s.Size, mismatch.SignedRef, raw, c.App.Name)
+		case errors.As(err, &mismatch):
+			return fmt.Errorf("%s cannot be attached to %s: %w; nothing was pushed: sign %s again with '%s sign'", sigFile, mismatch.Target, mismatch.Err, raw, c.App.Name)
+		case errors.As(err, &integrity):
+			return fmt.Errorf("%s is not an intact signature envelope: %w; nothing was pushed", sigFile, integrity.Err)
+		case err != nil:
+			return err
+		}
+		env := res.Envelope
+		out := attachResult{
+			Reference: res.Reference, Subject: toDescriptor(res.Subject), Signature: toDescriptor(res.Signature),
+			Algorithm: string(env.Algorithm), Signer: env.Chain[0].Subject.String(),
+		}
+		if asJSON {
+			return writeJSON(c.App.Writer, out)
+		}
+		w := c.App.Writer
+		printf(w, "Attached %s to %s\n", sigFile, out.Reference)
+		printf(w, "Signature %s (%s, signed by %s)\n", out.Signature.Digest, out.Algorithm, out.Signer)
+		return nil
+	})
 }

@@ -103,6 +103,18 @@ func newClient(c *cli.Context) (*flows.Client, error) {
 	return &flows.Client{Registry: client, DefaultRegistry: os.Getenv(registry.EnvRegistry)}, nil
 }
 
+// withClient runs f with the command's flows client and a context that
+// ends at --timeout.
+func withClient(c *cli.Context, f func(context.Context, *flows.Client) error) error {
+	client, err := newClient(c)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := commandContext(c)
+	defer cancel()
+	return f(ctx, client)
+}
+
 // commandContext returns a context that ends at --timeout.
 func commandContext(c *cli.Context) (context.Context, context.CancelFunc) {
 	d := flagValue(c, name("timeout"), (*cli.Context).Duration)

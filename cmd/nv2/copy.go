@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"github.com/urfave/cli/v2"
 
 	"github.com/nv2-signing/nv2/pkg/flows"
@@ -38,22 +39,18 @@ func runCopy(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	client, err := newClient(c)
-	if err != nil {
-		return err
-	}
-	ctx, cancel := commandContext(c)
-	defer cancel()
-	src := flows.Location{Ref: c.Args().Get(0), Layout: c.Bool("from-oci-layout")}
-	dst := flows.Location{Ref: c.Args().Get(1), Layout: c.Bool("to-oci-layout")}
-	res, err := client.Copy(ctx, src, dst)
-	if err != nil {
-		return err
-	}
-	out := copyResult{Source: res.Source, Destination: res.Destination, Descriptor: toDescriptor(res.Descriptor)}
-	if asJSON {
-		return writeJSON(c.App.Writer, out)
-	}
-	printf(c.App.Writer, "Copied %s\n    to %s\n", out.Source, out.Destination)
-	return nil
+	return withClient(c, func(ctx context.Context, client *flows.Client) error {
+		src := flows.Location{Ref: c.Args().Get(0), Layout: c.Bool("from-oci-layout")}
+		dst := flows.Location{Ref: c.Args().Get(1), Layout: c.Bool("to-oci-layout")}
+		res, err := client.Copy(ctx, src, dst)
+		if err != nil {
+			return err
+		}
+		out := copyResult{Source: res.Source, Destination: res.Destination, Descriptor: toDescriptor(res.Descriptor)}
+		if asJSON {
+			return writeJSON(c.App.Writer, out)
+		}
+		printf(c.App.Writer, "Copied %s\n    to %s\n", out.Source, out.Destination)
+		return nil
+	})
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"sort"
 
 	"github.com/urfave/cli/v2"
@@ -54,28 +55,24 @@ func runDiscover(c *cli.Context) error {
 	if c.Int("depth") < 0 {
 		return usageErrorf("--depth %d: use 0 for all levels or a positive number", c.Int("depth"))
 	}
-	client, err := newClient(c)
-	if err != nil {
-		return err
-	}
-	ctx, cancel := commandContext(c)
-	defer cancel()
-	opts := flows.DiscoverOptions{Artifact: flows.Location{Ref: raw, Layout: c.Bool("oci-layout")}, ArtifactType: c.String("artifact-type"), Depth: c.Int("depth")}
-	tree, err := client.Discover(ctx, opts)
-	if err != nil {
-		return err
-	}
-	res := discoverResult{Reference: tree.Reference, discoverNode: toDiscoverNode(tree.Tree)}
-	if asJSON {
-		return writeJSON(c.App.Writer, res)
-	}
-	w := c.App.Writer
-	printf(w, "%s\n", res.Reference)
-	printTree(c, res.Referrers, "")
-	if len(res.Referrers) == 0 {
-		printf(w, "(no referrers)\n")
-	}
-	return nil
+	return withClient(c, func(ctx context.Context, client *flows.Client) error {
+		opts := flows.DiscoverOptions{Artifact: flows.Location{Ref: raw, Layout: c.Bool("oci-layout")}, ArtifactType: c.String("artifact-type"), Depth: c.Int("depth")}
+		tree, err := client.Discover(ctx, opts)
+		if err != nil {
+			return err
+		}
+		res := discoverResult{Reference: tree.Reference, discoverNode: toDiscoverNode(tree.Tree)}
+		if asJSON {
+			return writeJSON(c.App.Writer, res)
+		}
+		w := c.App.Writer
+		printf(w, "%s\n", res.Reference)
+		printTree(c, res.Referrers, "")
+		if len(res.Referrers) == 0 {
+			printf(w, "(no referrers)\n")
+		}
+		return nil
+	})
 }
 
 // printTree prints referrers grouped by artifact type, as oras discover does.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -48,56 +49,52 @@ func runInspect(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	client, err := newClient(c)
-	if err != nil {
-		return err
-	}
-	ctx, cancel := commandContext(c)
-	defer cancel()
-	found, err := client.Inspect(ctx, flows.Location{Ref: raw, Layout: c.Bool("oci-layout")})
-	if err != nil {
-		return err
-	}
-	res := inspectResult{Reference: found.Reference, Subject: toDescriptor(found.Subject), Signatures: []inspectSignature{}}
-	for _, sig := range found.Signatures {
-		res.Signatures = append(res.Signatures, toInspectSignature(sig))
-	}
-	if asJSON {
-		return writeJSON(c.App.Writer, res)
-	}
-	w := c.App.Writer
-	printf(w, "%s\n", res.Reference)
-	if len(res.Signatures) == 0 {
-		printf(w, "  no signatures\n")
-	}
-	for _, s := range res.Signatures {
-		printf(w, "└── signature %s\n", s.Digest)
-		if s.Error != "" {
-			printf(w, "    error: %s\n", s.Error)
-			continue
+	return withClient(c, func(ctx context.Context, client *flows.Client) error {
+		found, err := client.Inspect(ctx, flows.Location{Ref: raw, Layout: c.Bool("oci-layout")})
+		if err != nil {
+			return err
 		}
-		printf(w, "    algorithm:     %s\n", s.Algorithm)
-		printf(w, "    signing time:  %s\n", formatTime(*s.SigningTime))
-		exp := "never"
-		if s.Expiry != nil {
-			exp = formatTime(*s.Expiry)
+		res := inspectResult{Reference: found.Reference, Subject: toDescriptor(found.Subject), Signatures: []inspectSignature{}}
+		for _, sig := range found.Signatures {
+			res.Signatures = append(res.Signatures, toInspectSignature(sig))
 		}
-		printf(w, "    expiry:        %s\n", exp)
-		if s.SigningAgent != "" {
-			printf(w, "    signing agent: %s\n", s.SigningAgent)
+		if asJSON {
+			return writeJSON(c.App.Writer, res)
 		}
-		for _, k := range sortedKeys(s.Annotations) {
-			printf(w, "    metadata:      %s=%s\n", k, s.Annotations[k])
+		w := c.App.Writer
+		printf(w, "%s\n", res.Reference)
+		if len(res.Signatures) == 0 {
+			printf(w, "  no signatures\n")
 		}
-		for i, cert := range s.Certificates {
-			printf(w, "    certificate %d:\n", i)
-			printf(w, "      subject:    %s\n", cert.Subject)
-			printf(w, "      issuer:     %s\n", cert.Issuer)
-			printf(w, "      valid:      %s to %s\n", formatTime(cert.NotBefore), formatTime(cert.NotAfter))
-			printf(w, "      sha256:     %s\n", cert.Thumbprint)
+		for _, s := range res.Signatures {
+			printf(w, "└── signature %s\n", s.Digest)
+			if s.Error != "" {
+				printf(w, "    error: %s\n", s.Error)
+				continue
+			}
+			printf(w, "    algorithm:     %s\n", s.Algorithm)
+			printf(w, "    signing time:  %s\n", formatTime(*s.SigningTime))
+			exp := "never"
+			if s.Expiry != nil {
+				exp = formatTime(*s.Expiry)
+			}
+			printf(w, "    expiry:        %s\n", exp)
+			if s.SigningAgent != "" {
+				printf(w, "    signing agent: %s\n", s.SigningAgent)
+			}
+			for _, k := range sortedKeys(s.Annotations) {
+				printf(w, "    metadata:      %s=%s\n", k, s.Annotations[k])
+			}
+			for i, cert := range s.Certificates {
+				printf(w, "    certificate %d:\n", i)
+				printf(w, "      subject:    %s\n", cert.Subject)
+				printf(w, "      issuer:     %s\n", cert.Issuer)
+				printf(w, "      valid:      %s to %s\n", formatTime(cert.NotBefore), formatTime(cert.NotAfter))
+				printf(w, "      sha256:     %s\n", cert.Thumbprint)
+			}
 		}
-	}
-	return nil
+		return nil
+	})
 }
 
 // toInspectSignature renders one signature Inspect read.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"github.com/urfave/cli/v2"
 
 	"github.com/nv2-signing/nv2/pkg/flows"
@@ -51,21 +52,20 @@ type signResult struct {
 	Algorithm     string      `json:"algorithm"`
 }
 
-// signOptions reads sign's flags into the flow's options; the artifact's
-// reference is raw ("" with --manifest).
-func signOptions(c *cli.Context) (opts flows.SignOptions, raw string, err error) {
+// signOptions reads sign's flags into the flow's options.
+func signOptions(c *cli.Context) (opts flows.SignOptions, err error) {
 	key, cert := c.String("key"), c.String("cert")
 	if p := pluginOf(c); p.active() && key == "" && cert == "" {
 		cfg, _, err := p.config()
 		if err != nil {
-			return opts, "", err
+			return opts, err
 		}
 		key, cert = cfg.Key, cfg.Cert // docker nv2 sign: the configured pair
 	}
 	// Checked here, not with Required: urfave/cli reports a missing
 	// required flag as a plain error (exit 1), and this is usage (exit 2).
 	if key == "" || cert == "" {
-		return opts, "", usageErrorf("'%s' needs --key FILE and --cert FILE (make a test pair with '%s cert generate')", c.Command.HelpName, c.App.Name)
+		return opts, usageErrorf("'%s' needs --key FILE and --cert FILE (make a test pair with '%s cert generate')", c.Command.HelpName, c.App.Name)
 	}
 	manifestFile, sigOut := c.String("manifest"), c.String("signature-out")
 	opts = flows.SignOptions{SignatureOut: sigOut, SignatureOnly: c.Bool("signature-only"), Expiry: c.Duration("expiry"),
@@ -73,45 +73,46 @@ func signOptions(c *cli.Context) (opts flows.SignOptions, raw string, err error)
 	if manifestFile != "" {
 		switch {
 		case c.NArg() != 0:
-			return opts, "", usageErrorf("--manifest signs a file: give no REF (got %d arguments)", c.NArg())
+			return opts, usageErrorf("--manifest signs a file: give no REF (got %d arguments)", c.NArg())
 		case c.Bool("oci-layout"):
-			return opts, "", usageErrorf("use --manifest or --oci-layout, not both")
+			return opts, usageErrorf("use --manifest or --oci-layout, not both")
 		case sigOut == "":
-			return opts, "", usageErrorf("--manifest needs --signature-out SIG: a manifest file has nowhere to store its signature")
+			return opts, usageErrorf("--manifest needs --signature-out SIG: a manifest file has nowhere to store its signature")
 		}
 	} else {
-		if raw, err = oneArg(c, "reference (or --manifest FILE)"); err != nil {
-			return opts, "", err
+		raw, err := oneArg(c, "reference (or --manifest FILE)")
+		if err != nil {
+			return opts, err
 		}
 		if c.IsSet("media-type") {
-			return opts, "", usageErrorf("--media-type describes a --manifest file; a REF's media type comes from where it is stored")
+			return opts, usageErrorf("--media-type describes a --manifest file; a REF's media type comes from where it is stored")
 		}
 		if opts.SignatureOnly && sigOut == "" {
-			return opts, "", usageErrorf("--signature-only needs --signature-out SIG: where to write the envelope")
+			return opts, usageErrorf("--signature-only needs --signature-out SIG: where to write the envelope")
 		}
 		opts.Artifact = flows.Location{Ref: raw, Layout: c.Bool("oci-layout")}
 	}
 	if opts.Expiry < 0 {
-		return opts, "", usageErrorf("--expiry %s must be positive", opts.Expiry)
+		return opts, usageErrorf("--expiry %s must be positive", opts.Expiry)
 	}
 	if opts.Annotations, err = parseAnnotations(c.StringSlice("annotation")); err != nil {
-		return opts, "", err
+		return opts, err
 	}
 	if opts.Signer, err = flows.LoadSigner(key, cert); err != nil {
-		return opts, "", err
+		return opts, err
 	}
 	if manifestFile != "" {
 		subject, err := flows.ManifestFile(manifestFile, c.String("media-type"))
 		if err != nil {
-			return opts, "", err
+			return opts, err
 		}
 		opts.Manifest = &subject
 	}
-	return opts, raw, nil
+	return opts, nil
 }
 
 func runSign(c *cli.Context) error {
-	opts, _, err := signOptions(c)
+	opts, err := signOptions(c)
 	if err != nil {
 		return err
 	}
@@ -119,17 +120,13 @@ func runSign(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	client, err := newClient(c)
-	if err != nil {
-		return err
-	}
-	ctx, cancel := commandContext(c)
-	defer cancel()
-	res, err := client.Sign(ctx, opts)
-	if err != nil {
-		return err
-	}
-	return reportSign(c, asJSON, opts, res)
+	return withClient(c, func(ctx context.Context, client *flows.Client) error {
+		res, err := client.Sign(ctx, opts)
+		if err != nil {
+			return err
+		}
+		return reportSign(c, asJSON, opts, res)
+	})
 }
 
 // reportSign prints what Sign did, with its warnings on stderr.

@@ -144,4 +144,3 @@ func reportVerify(c *cli.Context, asJSON bool, results []flows.VerifyResult) err
 		return withCode(worst, fmt.Errorf("%d of %d artifacts did not verify", failed, len(results)))
 	}
 }
-

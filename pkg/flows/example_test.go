@@ -70,6 +70,15 @@ func (w *world) push(ctx context.Context) string {
 	return ref
 }
 
+// pushSigned pushes the example image and signs it in the registry.
+func (w *world) pushSigned(ctx context.Context) string {
+	ref := w.push(ctx)
+	if _, err := w.client.Sign(ctx, flows.SignOptions{Signer: w.signer, Artifact: flows.Location{Ref: ref}}); err != nil {
+		log.Fatal(err)
+	}
+	return ref
+}
+
 // Sign an image in a registry: the tag is resolved once, the digest is
 // signed, and the signature is pushed as its referrer.
 func ExampleClient_Sign() {
@@ -113,10 +122,7 @@ func ExampleClient_Verify() {
 	w := newWorld()
 	defer w.close()
 	ctx := context.Background()
-	ref := w.push(ctx)
-	if _, err := w.client.Sign(ctx, flows.SignOptions{Signer: w.signer, Artifact: flows.Location{Ref: ref}}); err != nil {
-		log.Fatal(err)
-	}
+	ref := w.pushSigned(ctx)
 	testregistry.NewImage("unsigned").PushTo(ctx, w.host, "unsigned", "v1")
 
 	for _, r := range w.client.Verify(ctx, w.verifier, flows.Location{Ref: ref}, flows.Location{Ref: w.host + "/unsigned:v1"}) {
@@ -139,10 +145,7 @@ func ExampleClient_Pull() {
 	w := newWorld()
 	defer w.close()
 	ctx := context.Background()
-	ref := w.push(ctx)
-	if _, err := w.client.Sign(ctx, flows.SignOptions{Signer: w.signer, Artifact: flows.Location{Ref: ref}}); err != nil {
-		log.Fatal(err)
-	}
+	ref := w.pushSigned(ctx)
 	dst := filepath.Join(w.dir, "verified")
 	res, err := w.client.Pull(ctx, flows.PullOptions{Artifact: flows.Location{Ref: ref}, Verifier: w.verifier, Layout: dst})
 	if err != nil {

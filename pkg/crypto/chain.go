@@ -22,7 +22,10 @@ var (
 	ErrUntrusted = errors.New("certificate chain is not trusted")
 )
 
-var oidKeyUsage = asn1.ObjectIdentifier{2, 5, 29, 15}
+var (
+	oidKeyUsage         = asn1.ObjectIdentifier{2, 5, 29, 15}
+	oidBasicConstraints = asn1.ObjectIdentifier{2, 5, 29, 19}
+)
 
 // allowedSignatureAlgorithms are the certificate signature algorithms accepted:
 // SHA-2 with RSA (PKCS #1 v1.5 or PSS) or ECDSA. SHA-1, MD5 and DSA are not.
@@ -32,18 +35,27 @@ var allowedSignatureAlgorithms = map[x509.SignatureAlgorithm]bool{
 	x509.ECDSAWithSHA256: true, x509.ECDSAWithSHA384: true, x509.ECDSAWithSHA512: true,
 }
 
-// ValidateChain checks a certificate chain, leaf first, against the Notary
-// Project rules for code signing:
-//   - the chain is not empty and each certificate is issued and signed by the
-//     next one; the last one is either self-signed or issued by a certificate
-//     outside the chain (a trust anchor, see VerifyChainTo);
-//   - the leaf has a critical keyUsage of digitalSignature (and at most
-//     nonRepudiation besides), is not a CA, and its extKeyUsage, if present,
-//     includes codeSigning or any;
-//   - every other certificate is a CA (basicConstraints cA=true) with keyUsage
-//     keyCertSign (critical) whose path length constraint holds;
-//   - every key is one AlgorithmFor accepts, and no certificate is signed with
-//     SHA-1, MD5 or DSA;
+// ValidateChain checks a certificate chain, leaf first, against the
+// certificate requirements of the Notary Project signature specification
+// ("Certificate Requirements"; docs/architecture.md lists them):
+//   - the chain is not empty, holds no certificate twice, and each
+//     certificate is issued and signed by the next one ("The certificates in
+//     the signature MUST be ordered list ... MUST NOT contain a certificate
+//     that is unrelated to the certificate chain");
+//   - it ends at a self-signed root and holds no other self-signed
+//     certificate ("Valid certificate chain MUST contain a root certificate",
+//     "MUST NOT chain to multiple parents/roots");
+//   - the leaf has a critical keyUsage with digitalSignature and none of
+//     keyEncipherment, dataEncipherment, keyAgreement, keyCertSign, cRLSign,
+//     encipherOnly and decipherOnly, is not a CA, and its extKeyUsage, if
+//     present, holds none of anyExtendedKeyUsage, serverAuth, clientAuth,
+//     emailProtection and timeStamping; a chain of a root alone applies these
+//     leaf rules to the root;
+//   - every other certificate has a critical basicConstraints with cA=true,
+//     a critical keyUsage with keyCertSign, and a path length constraint
+//     that holds;
+//   - every key is one AlgorithmFor accepts (RSA 2048 bits or more, ECDSA 256
+//     bits or more), and no certificate is signed with SHA-1, MD5 or DSA;
 //   - unless at is zero, every certificate is valid at that time (ErrExpired,
 //     ErrNotYetValid).
 //
@@ -55,6 +67,11 @@ func ValidateChain(chain []*x509.Certificate, at time.Time) error {
 	for i, cert := range chain {
 		if cert == nil {
 			return fmt.Errorf("%w: certificate %d is missing", ErrInvalidChain, i+1)
+		}
+		for _, earlier := range chain[:i] {
+			if bytes.Equal(earlier.Raw, cert.Raw) {
+				return fmt.Errorf("%w: certificate %q appears twice: each certificate of the chain appears once", ErrInvalidChain, subject(cert))
+			}
 		}
 		if err := checkCertificate(cert, i, at); err != nil {
 			return err
@@ -69,13 +86,26 @@ func ValidateChain(chain []*x509.Certificate, at time.Time) error {
 		if err := cert.CheckSignatureFrom(parent); err != nil {
 			return fmt.Errorf("%w: certificate %q is not signed by %q: %v", ErrInvalidChain, subject(cert), subject(parent), err)
 		}
-	}
-	if last := chain[len(chain)-1]; bytes.Equal(last.RawIssuer, last.RawSubject) {
-		if err := last.CheckSignature(last.SignatureAlgorithm, last.RawTBSCertificate, last.Signature); err != nil {
-			return fmt.Errorf("%w: self-issued certificate %q has an invalid signature: %v", ErrInvalidChain, subject(last), err)
+		if i > 0 && selfSigned(cert) {
+			return fmt.Errorf("%w: certificate %q is a root but not the last certificate: a chain has one root, at its end", ErrInvalidChain, subject(cert))
 		}
 	}
+	last := chain[len(chain)-1]
+	if bytes.Equal(last.RawIssuer, last.RawSubject) && !selfSigned(last) {
+		return fmt.Errorf("%w: self-issued certificate %q has an invalid signature", ErrInvalidChain, subject(last))
+	}
+	if !selfSigned(last) {
+		return fmt.Errorf("%w: the chain ends at %q, issued by %q, not at a self-signed root: the chain must end with its root certificate",
+			ErrInvalidChain, subject(last), last.Issuer.String())
+	}
 	return nil
+}
+
+// selfSigned reports whether cert is issued by itself and its signature
+// verifies with its own key.
+func selfSigned(cert *x509.Certificate) bool {
+	return bytes.Equal(cert.RawIssuer, cert.RawSubject) &&
+		cert.CheckSignature(cert.SignatureAlgorithm, cert.RawTBSCertificate, cert.Signature) == nil
 }
 
 // CheckValidity returns an error wrapping ErrNotYetValid or ErrExpired, with
@@ -116,10 +146,10 @@ func checkCertificate(cert *x509.Certificate, i int, at time.Time) error {
 	if i == 0 {
 		return checkLeaf(cert)
 	}
-	if !cert.BasicConstraintsValid || !cert.IsCA {
-		return fmt.Errorf("%w: certificate %q issues another certificate but is not a CA (basicConstraints cA=true)", ErrInvalidChain, name)
+	if !cert.BasicConstraintsValid || !cert.IsCA || !extensionCritical(cert, oidBasicConstraints) {
+		return fmt.Errorf("%w: certificate %q issues another certificate but is not a CA (a critical basicConstraints with cA=true)", ErrInvalidChain, name)
 	}
-	if !keyUsageCritical(cert) || cert.KeyUsage&x509.KeyUsageCertSign == 0 {
+	if !extensionCritical(cert, oidKeyUsage) || cert.KeyUsage&x509.KeyUsageCertSign == 0 {
 		return fmt.Errorf("%w: CA certificate %q needs a critical keyUsage with keyCertSign", ErrInvalidChain, name)
 	}
 	// i-1 CA certificates sit between this one and the leaf.
@@ -134,27 +164,49 @@ func checkLeaf(cert *x509.Certificate) error {
 	if cert.BasicConstraintsValid && cert.IsCA {
 		return fmt.Errorf("%w: signing certificate %q is a CA: sign with a leaf certificate (basicConstraints cA=false)", ErrInvalidChain, name)
 	}
-	if !keyUsageCritical(cert) || cert.KeyUsage&x509.KeyUsageDigitalSignature == 0 {
+	if !extensionCritical(cert, oidKeyUsage) || cert.KeyUsage&x509.KeyUsageDigitalSignature == 0 {
 		return fmt.Errorf("%w: signing certificate %q needs a critical keyUsage with digitalSignature", ErrInvalidChain, name)
 	}
 	if cert.KeyUsage&^(x509.KeyUsageDigitalSignature|x509.KeyUsageContentCommitment) != 0 {
 		return fmt.Errorf("%w: signing certificate %q has keyUsage beyond digitalSignature (such as keyCertSign or keyEncipherment): issue it for digitalSignature only", ErrInvalidChain, name)
 	}
-	if len(cert.ExtKeyUsage) == 0 && len(cert.UnknownExtKeyUsage) == 0 {
-		return nil
-	}
 	for _, eku := range cert.ExtKeyUsage {
-		if eku == x509.ExtKeyUsageCodeSigning || eku == x509.ExtKeyUsageAny {
-			return nil
+		if forbiddenLeafEKU[eku] {
+			return fmt.Errorf("%w: signing certificate %q has extKeyUsage %s, which a code signing certificate must not have: issue it for codeSigning", ErrInvalidChain, name, ekuName(eku))
 		}
 	}
-	return fmt.Errorf("%w: signing certificate %q has an extKeyUsage without codeSigning", ErrInvalidChain, name)
+	return nil
 }
 
-// VerifyChainTo checks that the chain is valid (ValidateChain at time at) and
-// ends at a trusted certificate: a certificate of the chain is byte-equal to
-// an anchor, or the chain's last certificate is signed by an anchor that is a
-// CA valid at time at. Otherwise the error wraps ErrUntrusted.
+// forbiddenLeafEKU are the extended key usages a code signing certificate
+// MUST NOT contain ("Certificate Requirements", leaf certificates).
+var forbiddenLeafEKU = map[x509.ExtKeyUsage]bool{
+	x509.ExtKeyUsageAny: true, x509.ExtKeyUsageServerAuth: true, x509.ExtKeyUsageClientAuth: true,
+	x509.ExtKeyUsageEmailProtection: true, x509.ExtKeyUsageTimeStamping: true,
+}
+
+func ekuName(eku x509.ExtKeyUsage) string {
+	switch eku {
+	case x509.ExtKeyUsageAny:
+		return "anyExtendedKeyUsage"
+	case x509.ExtKeyUsageServerAuth:
+		return "serverAuth"
+	case x509.ExtKeyUsageClientAuth:
+		return "clientAuth"
+	case x509.ExtKeyUsageEmailProtection:
+		return "emailProtection"
+	case x509.ExtKeyUsageTimeStamping:
+		return "timeStamping"
+	}
+	return fmt.Sprintf("%d", eku)
+}
+
+// VerifyChainTo checks that the chain is valid (ValidateChain at time at)
+// and authentic: one of its certificates, most often its root, is
+// byte-equal to one of anchors (the trust store). A chain that does not
+// end at its root is refused even when a trusted certificate issued its last
+// certificate, so the trusted certificate's own dates are always checked.
+// Otherwise the error wraps ErrUntrusted.
 func VerifyChainTo(chain []*x509.Certificate, anchors []*x509.Certificate, at time.Time) error {
 	if err := ValidateChain(chain, at); err != nil {
 		return err
@@ -166,38 +218,14 @@ func VerifyChainTo(chain []*x509.Certificate, anchors []*x509.Certificate, at ti
 			}
 		}
 	}
-	last := chain[len(chain)-1]
-	for _, a := range anchors {
-		if a != nil && issuedBy(last, a, len(chain)-1, at) {
-			return nil
-		}
-	}
-	return fmt.Errorf("%w: no certificate of the chain of %q is in the trust store, nor is its issuer %q: add the root or CA certificate you trust to the trust store",
-		ErrUntrusted, subject(chain[0]), last.Issuer.String())
+	return fmt.Errorf("%w: no certificate of the chain of %q (root %q) is in the trust store: add the root or CA certificate you trust to the trust store",
+		ErrUntrusted, subject(chain[0]), subject(chain[len(chain)-1]))
 }
 
-// issuedBy reports whether anchor, a CA valid at time at, issued cert with
-// below CA certificates between cert's chain and anchor within its path length.
-func issuedBy(cert, anchor *x509.Certificate, below int, at time.Time) bool {
-	if !anchor.BasicConstraintsValid || !anchor.IsCA || anchor.KeyUsage&x509.KeyUsageCertSign == 0 {
-		return false
-	}
-	if anchor.MaxPathLen >= 0 && below > anchor.MaxPathLen {
-		return false
-	}
-	if !at.IsZero() && (at.Before(anchor.NotBefore) || at.After(anchor.NotAfter)) {
-		return false
-	}
-	if !bytes.Equal(cert.RawIssuer, anchor.RawSubject) {
-		return false
-	}
-	return cert.CheckSignatureFrom(anchor) == nil
-}
-
-// keyUsageCritical reports whether cert has a keyUsage extension marked critical.
-func keyUsageCritical(cert *x509.Certificate) bool {
+// extensionCritical reports whether cert has the extension id marked critical.
+func extensionCritical(cert *x509.Certificate, id asn1.ObjectIdentifier) bool {
 	for _, ext := range cert.Extensions {
-		if ext.Id.Equal(oidKeyUsage) {
+		if ext.Id.Equal(id) {
 			return ext.Critical
 		}
 	}

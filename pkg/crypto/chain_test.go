@@ -109,6 +109,13 @@ func TestValidateChain(t *testing.T) {
 		NotBefore: now.Add(-48 * time.Hour), NotAfter: now.Add(-24 * time.Hour),
 	}, p.root, p.interKey.Public(), p.rootKey)
 	leafOfExpired := issue(t, leafTemplate("Leaf of expired"), expiredInter, p.leafKey.Public(), p.interKey)
+	other := generate(t, nvcrypto.GenerateOptions{CommonName: "Other", CA: true})
+	// The root's name and key again, self-signed once more: a second root.
+	crossRoot := issue(t, caTemplate("Root", -1), nil, p.rootKey.Public(), p.rootKey)
+	nonCriticalBCLeaf, nonCriticalBC := caWith("Non-critical basicConstraints", func(c *x509.Certificate) {
+		v, _ := asn1.Marshal(struct{ IsCA bool }{true})
+		c.ExtraExtensions = []pkix.Extension{{Id: asn1.ObjectIdentifier{2, 5, 29, 19}, Critical: false, Value: v}}
+	})
 
 	tests := []struct {
 		name    string
@@ -119,11 +126,38 @@ func TestValidateChain(t *testing.T) {
 	}{
 		{"self-signed leaf", []*x509.Certificate{self}, now, nil, ""},
 		{"leaf, intermediate, root", []*x509.Certificate{p.leaf, p.inter, p.root}, now, nil, ""},
-		{"leaf, intermediate (ends below the root)", []*x509.Certificate{p.leaf, p.inter}, now, nil, ""},
-		{"leaf alone, issued by a CA elsewhere", []*x509.Certificate{p.leaf}, now, nil, ""},
-		{"zero time skips validity dates", []*x509.Certificate{leafOfExpired, expiredInter}, time.Time{}, nil, ""},
-		{"leaf with extKeyUsage any", []*x509.Certificate{leafWith("Any", func(c *x509.Certificate) { c.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageAny} })}, now, nil, ""},
-		{"leaf without extKeyUsage", []*x509.Certificate{leafWith("No EKU", func(c *x509.Certificate) { c.ExtKeyUsage = nil })}, now, nil, ""},
+		{"zero time skips validity dates", []*x509.Certificate{leafOfExpired, expiredInter, p.root}, time.Time{}, nil, ""},
+		// "The extendedKeyUsage extension is OPTIONAL ... If present, the value MAY contain id-kp-codeSigning"
+		{"leaf without extKeyUsage", []*x509.Certificate{leafWith("No EKU", func(c *x509.Certificate) { c.ExtKeyUsage = nil }), p.inter, p.root}, now, nil, ""},
+		{"leaf with another extKeyUsage only", []*x509.Certificate{leafWith("Doc signing", func(c *x509.Certificate) {
+			c.ExtKeyUsage, c.UnknownExtKeyUsage = nil, []asn1.ObjectIdentifier{{1, 3, 6, 1, 5, 5, 7, 3, 36}}
+		}), p.inter, p.root}, now, nil, ""},
+
+		// "Valid certificate chain MUST contain a root certificate."
+		{"leaf, intermediate (ends below the root)", []*x509.Certificate{p.leaf, p.inter}, now, nvcrypto.ErrInvalidChain, "not at a self-signed root"},
+		{"leaf alone, issued by a CA elsewhere", []*x509.Certificate{p.leaf}, now, nvcrypto.ErrInvalidChain, "not at a self-signed root"},
+		// "The certificate MUST NOT chain to multiple parents/roots."
+		{"a second root in the chain", []*x509.Certificate{self, root0}, now, nvcrypto.ErrInvalidChain, "issued by"},
+		{"a root in the middle", []*x509.Certificate{p.leaf, p.inter, p.root, crossRoot}, now, nvcrypto.ErrInvalidChain, "a root but not the last"},
+		// "The certificate chain MUST NOT contain a certificate that is unrelated to the certificate chain."
+		{"an unrelated certificate at the end", []*x509.Certificate{p.leaf, p.inter, p.root, other.Chain[1]}, now, nvcrypto.ErrInvalidChain, ""},
+		{"a certificate twice", []*x509.Certificate{p.leaf, p.inter, p.inter, p.root}, now, nvcrypto.ErrInvalidChain, "appears twice"},
+		// Leaf: "MUST NOT contain anyExtendedKeyUsage, serverAuth, clientAuth, emailProtection and timeStamping".
+		{"leaf with extKeyUsage any", []*x509.Certificate{leafWith("Any", func(c *x509.Certificate) { c.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageAny} }), p.inter, p.root}, now, nvcrypto.ErrInvalidChain, "anyExtendedKeyUsage"},
+		{"leaf for code signing and TLS clients", []*x509.Certificate{leafWith("Client", func(c *x509.Certificate) {
+			c.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning, x509.ExtKeyUsageClientAuth}
+		}), p.inter, p.root}, now, nvcrypto.ErrInvalidChain, "clientAuth"},
+		{"leaf for code signing and e-mail", []*x509.Certificate{leafWith("Mail", func(c *x509.Certificate) {
+			c.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning, x509.ExtKeyUsageEmailProtection}
+		}), p.inter, p.root}, now, nvcrypto.ErrInvalidChain, "emailProtection"},
+		{"leaf for code signing and timestamping", []*x509.Certificate{leafWith("TSA", func(c *x509.Certificate) {
+			c.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning, x509.ExtKeyUsageTimeStamping}
+		}), p.inter, p.root}, now, nvcrypto.ErrInvalidChain, "timeStamping"},
+		// CA: "The basicConstraints extension MUST be present and MUST be marked as critical."
+		{"CA with a non-critical basicConstraints", []*x509.Certificate{nonCriticalBCLeaf, nonCriticalBC, p.root}, now, nvcrypto.ErrInvalidChain, "critical basicConstraints"},
+		// Leaf: "keyEncipherment, dataEncipherment, keyAgreement, keyCertSign, encipherOnly, decipherOnly and cRLSign MUST NOT be set".
+		{"leaf with keyEncipherment", []*x509.Certificate{leafWith("KE", func(c *x509.Certificate) { c.KeyUsage |= x509.KeyUsageKeyEncipherment }), p.inter, p.root}, now, nvcrypto.ErrInvalidChain, "beyond digitalSignature"},
+		{"leaf with cRLSign", []*x509.Certificate{leafWith("CRL", func(c *x509.Certificate) { c.KeyUsage |= x509.KeyUsageCRLSign }), p.inter, p.root}, now, nvcrypto.ErrInvalidChain, "beyond digitalSignature"},
 
 		{"empty chain", nil, now, nvcrypto.ErrInvalidChain, "no certificates"},
 		{"nil certificate", []*x509.Certificate{p.leaf, nil}, now, nvcrypto.ErrInvalidChain, "missing"},
@@ -137,10 +171,10 @@ func TestValidateChain(t *testing.T) {
 			c.ExtraExtensions = []pkix.Extension{{Id: asn1.ObjectIdentifier{2, 5, 29, 15}, Critical: false, Value: nonCritical}}
 		}), p.inter}, now, nvcrypto.ErrInvalidChain, "critical keyUsage"},
 		{"leaf with keyCertSign", []*x509.Certificate{leafWith("KCS", func(c *x509.Certificate) { c.KeyUsage |= x509.KeyUsageCertSign }), p.inter}, now, nvcrypto.ErrInvalidChain, "beyond digitalSignature"},
-		{"leaf for TLS servers only", []*x509.Certificate{leafWith("TLS", func(c *x509.Certificate) { c.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth} }), p.inter}, now, nvcrypto.ErrInvalidChain, "codeSigning"},
+		{"leaf for TLS servers only", []*x509.Certificate{leafWith("TLS", func(c *x509.Certificate) { c.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth} }), p.inter}, now, nvcrypto.ErrInvalidChain, "serverAuth"},
 		{"leaf expired at the given time", []*x509.Certificate{p.leaf, p.inter}, validUntil.Add(time.Second), nvcrypto.ErrExpired, `"Leaf" expired on ` + validUntil.Format(time.RFC3339)},
 		{"leaf not yet valid at the given time", []*x509.Certificate{p.leaf, p.inter}, validFrom.Add(-time.Second), nvcrypto.ErrNotYetValid, `"Leaf" is valid from ` + validFrom.Format(time.RFC3339)},
-		{"CA expired at the given time", []*x509.Certificate{leafOfExpired, expiredInter}, now, nvcrypto.ErrExpired, `"Expired CA" expired`},
+		{"CA expired at the given time", []*x509.Certificate{leafOfExpired, expiredInter, p.root}, now, nvcrypto.ErrExpired, `"Expired CA" expired`},
 		{"RSA 1024 leaf", []*x509.Certificate{issue(t, leafTemplate("Short"), p.inter, testKey(t, "rsa1024").Public(), p.interKey), p.inter}, now, nvcrypto.ErrUnsupportedKey, "too short"},
 		{"P-224 leaf", []*x509.Certificate{issue(t, leafTemplate("P-224"), p.inter, testKey(t, "p224").Public(), p.interKey), p.inter}, now, nvcrypto.ErrUnsupportedKey, "P-224"},
 		{"intermediate missing from the chain", []*x509.Certificate{p.leaf, p.root}, now, nvcrypto.ErrInvalidChain, "order the chain"},
@@ -182,17 +216,18 @@ func TestVerifyChainTo(t *testing.T) {
 		wantIs  error
 	}{
 		{"self-signed leaf trusted directly", []*x509.Certificate{self}, []*x509.Certificate{self}, nil},
-		{"leaf trusted directly", []*x509.Certificate{p.leaf, p.inter}, []*x509.Certificate{p.leaf}, nil},
+		{"leaf trusted directly", []*x509.Certificate{p.leaf, p.inter, p.root}, []*x509.Certificate{p.leaf}, nil},
 		{"root in the chain is an anchor", []*x509.Certificate{p.leaf, p.inter, p.root}, []*x509.Certificate{other.Chain[1], p.root}, nil},
 		{"intermediate is an anchor", []*x509.Certificate{p.leaf, p.inter, p.root}, []*x509.Certificate{p.inter}, nil},
-		{"chain ends below an anchor CA", []*x509.Certificate{p.leaf, p.inter}, []*x509.Certificate{p.root}, nil},
-		{"leaf alone, issued by an anchor CA", []*x509.Certificate{p.leaf}, []*x509.Certificate{p.inter}, nil},
+		// "Valid certificate chain MUST contain a root certificate", even when
+		// a trusted CA issued its last certificate.
+		{"chain ends below an anchor CA", []*x509.Certificate{p.leaf, p.inter}, []*x509.Certificate{p.root}, nvcrypto.ErrInvalidChain},
+		{"leaf alone, issued by an anchor CA", []*x509.Certificate{p.leaf}, []*x509.Certificate{p.inter}, nvcrypto.ErrInvalidChain},
 		{"unrelated anchor", []*x509.Certificate{p.leaf, p.inter, p.root}, []*x509.Certificate{other.Chain[1]}, nvcrypto.ErrUntrusted},
 		{"no anchors", []*x509.Certificate{self}, nil, nvcrypto.ErrUntrusted},
-		{"anchor is a leaf, not a CA", []*x509.Certificate{p.leaf}, []*x509.Certificate{other.Chain[0]}, nvcrypto.ErrUntrusted},
-		{"anchor with the issuer's name but another key", []*x509.Certificate{p.leaf, p.inter}, []*x509.Certificate{sameNameRoot}, nvcrypto.ErrUntrusted},
-		{"anchor expired", []*x509.Certificate{p.leaf, p.inter}, []*x509.Certificate{expiredRoot}, nvcrypto.ErrUntrusted},
-		{"anchor path length too short", []*x509.Certificate{p.leaf, p.inter}, []*x509.Certificate{root0}, nvcrypto.ErrUntrusted},
+		{"anchor with the root's name but another key", []*x509.Certificate{p.leaf, p.inter, p.root}, []*x509.Certificate{sameNameRoot}, nvcrypto.ErrUntrusted},
+		{"anchor with the root's key but other dates", []*x509.Certificate{p.leaf, p.inter, p.root}, []*x509.Certificate{expiredRoot}, nvcrypto.ErrUntrusted},
+		{"anchor with the root's key but another path length", []*x509.Certificate{p.leaf, p.inter, p.root}, []*x509.Certificate{root0}, nvcrypto.ErrUntrusted},
 		{"invalid chain fails before trust", []*x509.Certificate{p.leaf, p.root}, []*x509.Certificate{p.root}, nvcrypto.ErrInvalidChain},
 	}
 	for _, tt := range tests {
@@ -212,7 +247,7 @@ func TestVerifyChainTo(t *testing.T) {
 			}
 		})
 	}
-	if err := nvcrypto.VerifyChainTo([]*x509.Certificate{p.leaf, p.inter}, []*x509.Certificate{p.root}, validUntil.Add(time.Hour)); !errors.Is(err, nvcrypto.ErrExpired) {
+	if err := nvcrypto.VerifyChainTo([]*x509.Certificate{p.leaf, p.inter, p.root}, []*x509.Certificate{p.root}, validUntil.Add(time.Hour)); !errors.Is(err, nvcrypto.ErrExpired) {
 		t.Errorf("expired chain: error = %v; want ErrExpired", err)
 	}
 }

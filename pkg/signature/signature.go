@@ -36,6 +36,9 @@ var (
 	ErrMissingCertificates = errors.New("missing or invalid certificate chain")
 	// ErrUnsupportedScheme: the signing scheme is not notary.x509.
 	ErrUnsupportedScheme = errors.New("unsupported signing scheme")
+	// ErrPluginRequired: the signature names a verification plugin, and nv2
+	// runs none, so it cannot perform the verification the signer required.
+	ErrPluginRequired = errors.New("signature requires a verification plugin")
 )
 
 // Payload is the signed content of an envelope.

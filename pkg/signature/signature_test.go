@@ -256,6 +256,37 @@ func TestVerifyRefuses(t *testing.T) {
 		{"crit lists a name twice", func(p *parts) {
 			p.Protected["crit"] = []string{spec.HeaderSigningScheme, spec.HeaderExpiry, spec.HeaderExpiry}
 		}, true, nil, signature.ErrMalformed},
+		// signature-envelope-jws.md marks authenticSigningTime,
+		// verificationPlugin and verificationPluginMinVersion "(critical)":
+		// present, they must be in crit.
+		{"authenticSigningTime present but not in crit", func(p *parts) {
+			p.Protected[spec.HeaderAuthenticSigningTime] = "2026-01-02T03:04:05Z"
+		}, true, nil, signature.ErrMissingCritical},
+		{"verificationPlugin present but not in crit", func(p *parts) {
+			p.Protected[spec.HeaderVerificationPlugin] = "com.example.plugin"
+		}, true, nil, signature.ErrMissingCritical},
+		{"verificationPluginMinVersion present but not in crit", func(p *parts) {
+			p.Protected[spec.HeaderVerificationPluginMinVersion] = "1.0.0"
+		}, true, nil, signature.ErrMissingCritical},
+		// "An implementation MUST fail signature verification if it cannot
+		// perform the equivalent verification logic" of the plugin.
+		{"a verification plugin, critical", func(p *parts) {
+			p.Protected[spec.HeaderVerificationPlugin] = "com.example.plugin"
+			p.Protected["crit"] = []string{spec.HeaderSigningScheme, spec.HeaderExpiry, spec.HeaderVerificationPlugin}
+		}, true, nil, signature.ErrPluginRequired},
+		{"a verification plugin's minimum version, critical", func(p *parts) {
+			p.Protected[spec.HeaderVerificationPlugin] = "com.example.plugin"
+			p.Protected[spec.HeaderVerificationPluginMinVersion] = "1.0.0"
+			p.Protected["crit"] = []string{spec.HeaderSigningScheme, spec.HeaderExpiry, spec.HeaderVerificationPlugin, spec.HeaderVerificationPluginMinVersion}
+		}, true, nil, signature.ErrPluginRequired},
+		// The JWS envelope specification: the signing time and expiry are
+		// "RFC 3339 formatted"; time.Parse accepts more than RFC 3339.
+		{"signing time with a comma before the fraction", func(p *parts) { p.Protected[spec.HeaderSigningTime] = "2026-01-02T03:04:05,5Z" }, true, nil, signature.ErrMalformed},
+		{"signing time without seconds", func(p *parts) { p.Protected[spec.HeaderSigningTime] = "2026-01-02T03:04Z" }, true, nil, signature.ErrMalformed},
+		{"signing time with a space for T", func(p *parts) { p.Protected[spec.HeaderSigningTime] = "2026-01-02 03:04:05Z" }, true, nil, signature.ErrMalformed},
+		{"signing time without a zone", func(p *parts) { p.Protected[spec.HeaderSigningTime] = "2026-01-02T03:04:05" }, true, nil, signature.ErrMalformed},
+		{"signing time with a one-digit hour", func(p *parts) { p.Protected[spec.HeaderSigningTime] = "2026-01-02T3:04:05Z" }, true, nil, signature.ErrMalformed},
+		{"expiry with a comma before the fraction", func(p *parts) { p.Protected[spec.HeaderExpiry] = "2126-01-02T03:04:05,5Z" }, true, nil, signature.ErrMalformed},
 
 		// Other protected headers.
 		{"cty wrong", func(p *parts) { p.Protected["cty"] = "application/json" }, true, nil, signature.ErrContentType},

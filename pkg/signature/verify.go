@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"math/big"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -22,6 +23,18 @@ import (
 
 // criticalHeaders are the crit names nv2 processes.
 var criticalHeaders = []string{spec.HeaderSigningScheme, spec.HeaderExpiry}
+
+// mustBeCritical are the Notary Project headers that the JWS envelope
+// specification marks "(critical)": when present, crit must list them.
+var mustBeCritical = []string{
+	spec.HeaderSigningScheme, spec.HeaderExpiry, spec.HeaderAuthenticSigningTime,
+	spec.HeaderVerificationPlugin, spec.HeaderVerificationPluginMinVersion,
+}
+
+// pluginHeaders name a verification plugin. The signature specification
+// says an implementation that cannot perform the plugin's verification
+// "MUST fail signature verification"; nv2 runs no plugins.
+var pluginHeaders = []string{spec.HeaderVerificationPlugin, spec.HeaderVerificationPluginMinVersion}
 
 // maxCertificates bounds x5c: real chains have a handful of certificates.
 const maxCertificates = 16
@@ -215,6 +228,16 @@ func parseProtected(data []byte, env *Envelope) error {
 	if err := json.Unmarshal(rawCrit, &crit); err != nil || len(crit) == 0 {
 		return malformed("crit must be a non-empty array of header names")
 	}
+	for _, name := range mustBeCritical {
+		if _, present := h[name]; present && !slices.Contains(crit, name) {
+			return fmt.Errorf("%w: %q is in the protected header but not in crit: the envelope was not made by a Notary Project signer", ErrMissingCritical, name)
+		}
+	}
+	for _, name := range pluginHeaders {
+		if raw, present := h[name]; present {
+			return fmt.Errorf("%w: %s is %s, and nv2 runs no verification plugins, so it cannot check what the signer required", ErrPluginRequired, name, raw)
+		}
+	}
 	for i, name := range crit {
 		if !slices.Contains(criticalHeaders, name) {
 			return fmt.Errorf("%w: crit lists %q, which nv2 does not process: this signature needs a newer or different verifier", ErrUnknownCritical, name)
@@ -224,11 +247,6 @@ func parseProtected(data []byte, env *Envelope) error {
 		}
 		if _, present := h[name]; !present {
 			return malformed("crit lists %q but the protected header has no such member", name)
-		}
-	}
-	for _, name := range []string{spec.HeaderSigningScheme, spec.HeaderExpiry} {
-		if _, present := h[name]; present && !slices.Contains(crit, name) {
-			return fmt.Errorf("%w: %q is in the protected header but not in crit: the envelope was not made by a Notary Project signer", ErrMissingCritical, name)
 		}
 	}
 
@@ -254,17 +272,32 @@ func parseProtected(data []byte, env *Envelope) error {
 	if !ok {
 		return malformed("the protected header has no %s", spec.HeaderSigningTime)
 	}
-	if env.SigningTime, err = time.Parse(time.RFC3339, st); err != nil {
+	if env.SigningTime, err = parseRFC3339(st); err != nil {
 		return malformed("%s %q is not an RFC 3339 time", spec.HeaderSigningTime, st)
 	}
 	if ex, ok, err := str(spec.HeaderExpiry); err != nil {
 		return err
 	} else if ok {
-		if env.Expiry, err = time.Parse(time.RFC3339, ex); err != nil {
+		if env.Expiry, err = parseRFC3339(ex); err != nil {
 			return malformed("%s %q is not an RFC 3339 time", spec.HeaderExpiry, ex)
 		}
 	}
 	return nil
+}
+
+// rfc3339 is RFC 3339's date-time (section 5.6): full-date "T" full-time,
+// with an optional time-secfrac and a "Z" or numeric offset; "T" and "Z"
+// may be lowercase (section 5.6, NOTE). Go's time.Parse accepts more, such
+// as a comma before the fraction.
+var rfc3339 = regexp.MustCompile(`^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$`)
+
+// parseRFC3339 parses s, which must be an RFC 3339 date-time: the signing
+// time and expiry are "RFC 3339 formatted" (signature-envelope-jws.md).
+func parseRFC3339(s string) (time.Time, error) {
+	if !rfc3339.MatchString(s) {
+		return time.Time{}, fmt.Errorf("%q is not an RFC 3339 date-time", s)
+	}
+	return time.Parse(time.RFC3339Nano, strings.ToUpper(s))
 }
 
 // parseHeader reads x5c and the signing agent from the unprotected header.

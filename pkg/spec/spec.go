@@ -29,6 +29,11 @@ const (
 	HeaderSigningTime   = "io.cncf.notary.signingTime"
 	HeaderExpiry        = "io.cncf.notary.expiry"
 	HeaderSigningAgent  = "io.cncf.notary.signingAgent"
+	// Headers nv2 does not produce or process, and that the JWS envelope
+	// specification marks critical: present, they must be listed in crit.
+	HeaderAuthenticSigningTime         = "io.cncf.notary.authenticSigningTime"
+	HeaderVerificationPlugin           = "io.cncf.notary.verificationPlugin"
+	HeaderVerificationPluginMinVersion = "io.cncf.notary.verificationPluginMinVersion"
 	// SigningSchemeX509 is the only signing scheme nv2 produces and accepts.
 	SigningSchemeX509 = "notary.x509"
 )

@@ -155,7 +155,7 @@ func refAndFormat(c *cli.Context) (raw string, asJSON bool, err error) {
 // oneArg returns the command's single positional argument.
 func oneArg(c *cli.Context, what string) (string, error) {
 	if c.NArg() != 1 {
-		return "", usageErrorf("'%s' takes one %s (flags go before it); got %d arguments", c.Command.HelpName, what, c.NArg())
+		return "", usageErrorf("'%s' takes one %s; got %d arguments", c.Command.HelpName, what, c.NArg())
 	}
 	return c.Args().First(), nil
 }

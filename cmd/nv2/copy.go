@@ -33,7 +33,7 @@ type copyResult struct {
 
 func runCopy(c *cli.Context) error {
 	if c.NArg() != 2 {
-		return usageErrorf("'%s' takes SRC and DST (flags go before them); got %d arguments", c.Command.HelpName, c.NArg())
+		return usageErrorf("'%s' takes SRC and DST; got %d arguments", c.Command.HelpName, c.NArg())
 	}
 	asJSON, err := jsonOutput(c)
 	if err != nil {

@@ -86,7 +86,11 @@ func runPlugin(p *pluginContext, args []string) error {
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") && app.Command(args[0]) == nil {
 		return passThrough(p, args)
 	}
-	return app.Run(append([]string{app.Name}, args...))
+	args, err := commandLine(app, append([]string{app.Name}, args...))
+	if err != nil {
+		return err
+	}
+	return app.Run(args)
 }
 
 // newPluginApp is nv2's app named "docker nv2", with push, pull and config

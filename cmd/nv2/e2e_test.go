@@ -459,3 +459,41 @@ func TestShellCompletion(t *testing.T) {
 	}
 	c.must(exitUsage, "completion", "fish")
 }
+
+// TestFlagsAnywhere: flags may follow the reference, as with notation, oras
+// and cosign; "--" ends the flags.
+func TestFlagsAnywhere(t *testing.T) {
+	reg := testregistry.Start(t, testregistry.GGCR)
+	testregistry.PushImage(t, reg, "app", "v1", "flags-anywhere")
+	c := newCLI(t)
+	key, cert := c.keys("anywhere")
+	ref := reg.Host + "/app:v1"
+	c.must(0, "sign", ref, "--key", key, "--cert", cert)
+	c.must(0, "verify", ref, "--cert", cert, "-o", "json")
+	c.must(0, "--plain-http", "verify", ref, "--cert="+cert)
+	c.must(0, "discover", ref, "--depth", "1")
+	c.must(0, "cert", "add", cert, "--store", "anywhere")
+	// After "--" a flag is an argument: here, a reference that is malformed.
+	if r := c.must(exitUsage, "verify", "--cert", cert, "--", "--debug"); !strings.Contains(r.stderr, `"--debug"`) {
+		t.Errorf("after --, a flag-like argument is a reference:\n%s", r.stderr)
+	}
+}
+
+// TestUnknownCommand: a mistyped command is a usage error that suggests the
+// nearest command and names the real command path for help.
+func TestUnknownCommand(t *testing.T) {
+	c := newCLI(t)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"sing", "x"}, `unknown command "sing": did you mean "sign"? (see 'nv2 --help')`},
+		{[]string{"--debug", "verfy", "x"}, `did you mean "verify"?`},
+		{[]string{"cert", "ad", "x"}, `unknown command "ad": did you mean "add"? (see 'nv2 cert --help')`},
+	} {
+		if r := c.must(exitUsage, tc.args...); !strings.Contains(r.stderr, tc.want) {
+			t.Errorf("nv2 %s: stderr %q, want %q", strings.Join(tc.args, " "), r.stderr, tc.want)
+		}
+	}
+	c.must(0, "cert", "help", "add")
+}

@@ -25,7 +25,13 @@ func main() {
 // run runs nv2 with args (args[0] is the program name) and returns its exit
 // code. It is main without os.Exit, so tests can call it.
 func run(args []string, stdout, stderr io.Writer) int {
-	return report(stderr, "nv2", newApp(stdout, stderr).Run(args))
+	app := newApp(stdout, stderr)
+	app.Setup()
+	args, err := commandLine(app, args)
+	if err == nil {
+		err = app.Run(args)
+	}
+	return report(stderr, "nv2", err)
 }
 
 // report prints err, in the words of prog's command line, and returns the

@@ -52,7 +52,7 @@ func runVerify(c *cli.Context) error {
 	case !detached && c.IsSet("media-type"):
 		return usageErrorf("--media-type describes a --manifest file; a REF's media type comes from where it is stored")
 	case !detached && c.NArg() == 0:
-		return usageErrorf("'%s' needs at least one reference, or --signature SIG --manifest FILE (flags go before references)", c.Command.HelpName)
+		return usageErrorf("'%s' needs at least one reference, or --signature SIG --manifest FILE", c.Command.HelpName)
 	}
 	asJSON, err := jsonOutput(c)
 	if err != nil {

@@ -198,7 +198,9 @@ func specCases() []specCase {
 				h["crit"] = []string{spec.HeaderExpiry}
 			}),
 		headerCase(jws+"io.cncf.notary.signingTime ... Its value is a RFC 3339 formatted date time", "signing time not RFC 3339", "RFC 3339",
-			func(h map[string]any) { h[spec.HeaderSigningTime] = time.Now().UTC().Format("2006-01-02T15:04:05,000Z") }),
+			func(h map[string]any) {
+				h[spec.HeaderSigningTime] = time.Now().UTC().Format("2006-01-02T15:04:05,000Z")
+			}),
 		headerCase(jws+"io.cncf.notary.expiry ... Its value is a RFC 3339 formatted date time", "expiry not RFC 3339", "RFC 3339",
 			func(h map[string]any) {
 				h[spec.HeaderExpiry] = "2126-01-02T3:04:05Z"

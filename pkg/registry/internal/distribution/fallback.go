@@ -1,4 +1,4 @@
-package registry
+package distribution
 
 import (
 	"context"
@@ -13,12 +13,13 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"golang.org/x/sync/errgroup"
 	"oras.land/oras-go/v2/content"
+	"oras.land/oras-go/v2/errdef"
 	"oras.land/oras-go/v2/registry/remote/auth"
 
 	"github.com/nv2-signing/nv2/pkg/spec"
 )
 
-// The settle protocol of the referrers tag schema index (see PushSignature).
+// The settle protocol of the referrers tag schema index (see PushReferrer).
 const (
 	// settleMin is the least delay between writing the index and checking it.
 	settleMin = 50 * time.Millisecond
@@ -30,31 +31,32 @@ const (
 	settleAttempts = 12
 )
 
-// errUnsettled is wrapped when the index kept changing under a push.
-const errUnsettled constError = "the referrers index did not settle"
+// ErrUnsettled is wrapped when the index kept changing under a push: the
+// referrer is stored, but may be missing from the index.
+const ErrUnsettled constError = "the referrers index did not settle"
 
-// settleConfig tunes the settle protocol; tests shorten or lengthen it.
-type settleConfig struct {
-	min, max time.Duration
-	factor   int
-	attempts int
+// Settle tunes the settle protocol; tests shorten or lengthen it.
+type Settle struct {
+	Min, Max time.Duration
+	Factor   int
+	Attempts int
 }
 
-// defaultSettle is the protocol nv2 runs.
-func defaultSettle() settleConfig {
-	return settleConfig{min: settleMin, max: settleMax, factor: settleFactor, attempts: settleAttempts}
+// DefaultSettle is the protocol nv2 runs.
+func DefaultSettle() Settle {
+	return Settle{Min: settleMin, Max: settleMax, Factor: settleFactor, Attempts: settleAttempts}
 }
 
-// indexSnapshot is one read of the referrers tag schema index.
-type indexSnapshot struct {
+// IndexSnapshot is one read of the referrers tag schema index.
+type IndexSnapshot struct {
 	at      time.Time // when the read began
 	entries []ocispec.Descriptor
 }
 
-// referrersTag is the referrers tag schema tag of subject: "<alg>-<hex>",
+// ReferrersTag is the referrers tag schema tag of subject: "<alg>-<hex>",
 // the algorithm cut to 32 and the hex to 64 characters (distribution spec
 // 1.1); for sha256 exactly what oras-go and notation use.
-func referrersTag(subject ocispec.Descriptor) (string, error) {
+func ReferrersTag(subject ocispec.Descriptor) (string, error) {
 	if err := subject.Digest.Validate(); err != nil {
 		return "", fmt.Errorf("invalid subject digest %q: %w", subject.Digest, err)
 	}
@@ -68,38 +70,38 @@ func referrersTag(subject ocispec.Descriptor) (string, error) {
 	return alg + "-" + enc, nil
 }
 
-// readIndex reads subject's referrers tag schema index. No tag, or a tag
+// ReadIndex reads subject's referrers tag schema index. No tag, or a tag
 // that is not an index (some registries resolve it to the subject), reads
 // as an empty index.
-func (t *Target) readIndex(ctx context.Context, subject ocispec.Descriptor) (*indexSnapshot, error) {
-	tag, err := referrersTag(subject)
+func (r *Repository) ReadIndex(ctx context.Context, subject ocispec.Descriptor) (*IndexSnapshot, error) {
+	tag, err := ReferrersTag(subject)
 	if err != nil {
 		return nil, err
 	}
 	at := time.Now()
-	desc, rc, err := t.repo.FetchReference(ctx, tag)
-	if errors.Is(err, ErrNotFound) {
-		return &indexSnapshot{at: at}, nil
+	desc, rc, err := r.Repo.FetchReference(ctx, tag)
+	if errors.Is(err, errdef.ErrNotFound) {
+		return &IndexSnapshot{at: at}, nil
 	}
 	if err != nil {
-		return nil, t.fail(err, "read the referrers index %s in %s", tag, t)
+		return nil, fmt.Errorf("read the referrers index %s in %s: %w", tag, r, err)
 	}
 	defer drainClose(rc)
 	if desc.MediaType != ocispec.MediaTypeImageIndex || desc.Digest == subject.Digest {
-		return &indexSnapshot{at: at}, nil
+		return &IndexSnapshot{at: at}, nil
 	}
 	if desc.Size > spec.MaxManifestSize {
-		return nil, fmt.Errorf("the referrers index %s in %s is %d bytes, over the limit of %d", tag, t, desc.Size, spec.MaxManifestSize)
+		return nil, fmt.Errorf("the referrers index %s in %s is %d bytes, over the limit of %d", tag, r, desc.Size, spec.MaxManifestSize)
 	}
 	raw, err := content.ReadAll(rc, desc)
 	if err != nil {
-		return nil, fmt.Errorf("read the referrers index %s in %s: %w", tag, t, err)
+		return nil, fmt.Errorf("read the referrers index %s in %s: %w", tag, r, err)
 	}
 	entries, err := parseReferrersIndex(raw)
 	if err != nil {
-		return nil, fmt.Errorf("the referrers index %s in %s: %w", tag, t, err)
+		return nil, fmt.Errorf("the referrers index %s in %s: %w", tag, r, err)
 	}
-	return &indexSnapshot{at: at, entries: entries}, nil
+	return &IndexSnapshot{at: at, entries: entries}, nil
 }
 
 // parseReferrersIndex decodes a referrers tag schema index (an image index of
@@ -120,12 +122,12 @@ func parseReferrersIndex(raw []byte) ([]ocispec.Descriptor, error) {
 	return idx.Manifests, nil
 }
 
-// putManifest PUTs a manifest (or index) under reference (its digest or a
+// PutManifest PUTs a manifest (or index) under reference (its digest or a
 // tag) and reports whether the registry answered with OCI-Subject, that is,
 // processed the subject itself (referrers API).
-func (t *Target) putManifest(ctx context.Context, desc ocispec.Descriptor, raw []byte, reference string) (bool, error) {
-	u := t.repositoryURL() + "/manifests/" + reference
-	resp, err := t.do(ctx, http.MethodPut, u, raw, http.Header{"Content-Type": {desc.MediaType}}, auth.ActionPull, auth.ActionPush)
+func (r *Repository) PutManifest(ctx context.Context, desc ocispec.Descriptor, raw []byte, reference string) (bool, error) {
+	u := r.URL() + "/manifests/" + reference
+	resp, err := r.do(ctx, http.MethodPut, u, raw, http.Header{"Content-Type": {desc.MediaType}}, auth.ActionPull, auth.ActionPush)
 	if err != nil {
 		return false, err
 	}
@@ -139,60 +141,82 @@ func (t *Target) putManifest(ctx context.Context, desc ocispec.Descriptor, raw [
 	return resp.Header.Get("OCI-Subject") != "", nil
 }
 
-// pushReferrer PUTs a manifest that has subject and makes it discoverable:
-// nothing more on a registry with the referrers API, else the settle
-// protocol on the referrers tag schema index.
-func (t *Target) pushReferrer(ctx context.Context, desc ocispec.Descriptor, raw []byte, subject ocispec.Descriptor) error {
-	if t.cap.load() == capUnsupported {
+// PushReferrer PUTs a manifest that has subject and makes it discoverable:
+// nothing more on a registry with the referrers API, else the referrers
+// tag schema index is maintained with a read-merge-verify protocol that is
+// safe across processes with no lock:
+//
+//  1. the index is read in parallel with the manifest PUT (once the
+//     registry is known to lack the API);
+//  2. every entry ever seen plus the new one is written back (entries are
+//     never removed, old indexes never deleted);
+//  3. after a settle delay (jittered, at least Settle.Factor times this
+//     writer's own read-to-write time and Settle.Min) the index is read
+//     again; if any entry this writer has seen is missing, because a
+//     concurrent writer replaced the tag from an older read, it merges and
+//     writes again and repeats, up to Settle.Attempts writes.
+//
+// Guarantees: when PushReferrer returns nil, the new entry and every entry
+// this writer saw were in the index at its last read. Concurrent writers,
+// each following this protocol, all end up in the index as long as each
+// one's read-to-write time stays below the others' settle delay. It cannot
+// protect an entry from a writer that does not follow it writing from a
+// stale read after this writer's last check, nor from a registry that
+// serves stale reads for longer than the settle delay. Since entries are
+// never removed, one deleted by another tool during a push may be
+// restored. When the index does not settle, the error wraps ErrUnsettled:
+// the manifest is stored regardless.
+func (r *Repository) PushReferrer(ctx context.Context, desc ocispec.Descriptor, raw []byte, subject ocispec.Descriptor) error {
+	if r.Cap.load() == unsupported {
 		// A known fallback registry: read the index while the manifest is
 		// PUT, which keeps this writer's read-to-write time (and so the
 		// settle delay) short.
-		var snap *indexSnapshot
+		var snap *IndexSnapshot
 		g, gctx := errgroup.WithContext(ctx)
 		g.Go(func() error {
-			if _, err := t.putManifest(gctx, desc, raw, desc.Digest.String()); err != nil {
-				return t.fail(err, "push manifest %s to %s", desc.Digest, t)
+			if _, err := r.PutManifest(gctx, desc, raw, desc.Digest.String()); err != nil {
+				return fmt.Errorf("push manifest %s to %s: %w", desc.Digest, r, err)
 			}
 			return nil
 		})
 		g.Go(func() (err error) {
-			snap, err = t.readIndex(gctx, subject)
+			snap, err = r.ReadIndex(gctx, subject)
 			return err
 		})
 		if err := g.Wait(); err != nil {
 			return err
 		}
-		return t.addToIndex(ctx, subject, desc, snap)
+		return r.addToIndex(ctx, subject, desc, snap)
 	}
-	ociSubject, err := t.putManifest(ctx, desc, raw, desc.Digest.String())
+	ociSubject, err := r.PutManifest(ctx, desc, raw, desc.Digest.String())
 	if err != nil {
-		return t.fail(err, "push manifest %s to %s", desc.Digest, t)
+		return fmt.Errorf("push manifest %s to %s: %w", desc.Digest, r, err)
 	}
 	if ociSubject {
-		t.cap.set(capSupported)
+		r.Cap.set(supported)
 		return nil
 	}
-	if t.cap.load() == capUnknown {
-		if err := t.probeReferrersAPI(ctx, subject); err != nil {
+	if r.Cap.load() == unknown {
+		if err := r.Probe(ctx, subject, desc.ArtifactType); err != nil {
 			return err
 		}
 	}
-	if t.cap.load() == capSupported {
+	if r.Cap.load() == supported {
 		return nil
 	}
-	return t.addToIndex(ctx, subject, desc, nil)
+	return r.addToIndex(ctx, subject, desc, nil)
 }
 
 // addToIndex adds entry to subject's referrers tag schema index with the
-// read-merge-write-verify protocol PushSignature documents. snap is a read
+// read-merge-write-verify protocol PushReferrer documents. snap is a read
 // of the index taken no earlier than the manifest PUT began, or nil.
-func (t *Target) addToIndex(ctx context.Context, subject, entry ocispec.Descriptor, snap *indexSnapshot) error {
-	tag, err := referrersTag(subject)
+func (r *Repository) addToIndex(ctx context.Context, subject, entry ocispec.Descriptor, snap *IndexSnapshot) error {
+	tag, err := ReferrersTag(subject)
 	if err != nil {
 		return err
 	}
 	if snap == nil {
-		if snap, err = t.readIndex(ctx, subject); err != nil {
+		if snap, err = r.ReadIndex(ctx, subject); err != nil {
 			return err
 		}
 	}
@@ -204,13 +228,13 @@ func (t *Target) addToIndex(ctx context.Context, subject, entry ocispec.Descript
 		if len(missing) == 0 {
 			return nil // every entry this writer knows is in the index
 		}
-		if attempt >= t.settle.attempts {
+		if attempt >= r.Settle.Attempts {
 			return fmt.Errorf("%w: the signature %s is stored in %s, but after %d writes the index %s still misses %d entries (other writers keep replacing it); push the same signature again to re-index it",
-				errUnsettled, entry.Digest, t, attempt, tag, len(missing))
+				ErrUnsettled, entry.Digest, r, attempt, tag, len(missing))
 		}
 		entries := append(append([]ocispec.Descriptor{}, snap.entries...), missing...)
 		if len(entries) > spec.MaxReferrers {
-			return fmt.Errorf("the referrers index %s in %s would list more than %d referrers", tag, t, spec.MaxReferrers)
+			return fmt.Errorf("the referrers index %s in %s would list more than %d referrers", tag, r, spec.MaxReferrers)
 		}
 		idx := ocispec.Index{Versioned: specs.Versioned{SchemaVersion: 2}, MediaType: ocispec.MediaTypeImageIndex, Manifests: entries}
 		raw, err := json.Marshal(idx)
@@ -218,16 +242,16 @@ func (t *Target) addToIndex(ctx context.Context, subject, entry ocispec.Descript
 			return err
 		}
 		if len(raw) > spec.MaxManifestSize {
-			return fmt.Errorf("the referrers index %s in %s would be over %d bytes", tag, t, spec.MaxManifestSize)
+			return fmt.Errorf("the referrers index %s in %s would be over %d bytes", tag, r, spec.MaxManifestSize)
 		}
 		desc := content.NewDescriptorFromBytes(ocispec.MediaTypeImageIndex, raw)
-		if _, err := t.putManifest(ctx, desc, raw, tag); err != nil {
-			return t.fail(err, "write the referrers index %s to %s", tag, t)
+		if _, err := r.PutManifest(ctx, desc, raw, tag); err != nil {
+			return fmt.Errorf("write the referrers index %s to %s: %w", tag, r, err)
 		}
-		if err := sleep(ctx, t.settle.delay(time.Since(snap.at))); err != nil {
+		if err := sleep(ctx, r.Settle.delay(time.Since(snap.at))); err != nil {
 			return err
 		}
-		if snap, err = t.readIndex(ctx, subject); err != nil {
+		if snap, err = r.ReadIndex(ctx, subject); err != nil {
 			return err
 		}
 	}
@@ -235,10 +259,10 @@ func (t *Target) addToIndex(ctx context.Context, subject, entry ocispec.Descript
 
 // delay is the jittered wait after a write whose read-to-write time was
 // span: uniformly in [d, 2d) with d = max(min, factor*span), capped at max.
-func (c settleConfig) delay(span time.Duration) time.Duration {
-	d := max(c.min, time.Duration(c.factor)*span)
+func (c Settle) delay(span time.Duration) time.Duration {
+	d := max(c.Min, time.Duration(c.Factor)*span)
 	d += rand.N(d)
-	return min(d, c.max)
+	return min(d, c.Max)
 }
 
 func sleep(ctx context.Context, d time.Duration) error {

@@ -323,7 +323,7 @@ func TestExpiredCertificateLevels(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := repo.PushSignature(context.Background(), img, env, registry.SignatureOptions{Thumbprints: nvcrypto.Thumbprints(creds.Chain)}); err != nil {
+	if _, err := pushSignature(context.Background(), repo, img, env, signature.ArtifactOptions{Thumbprints: nvcrypto.Thumbprints(creds.Chain)}); err != nil {
 		t.Fatal(err)
 	}
 

@@ -24,6 +24,8 @@ import (
 	"oras.land/oras-go/v2/content"
 	"oras.land/oras-go/v2/registry/remote"
 
+	"github.com/nv2-signing/nv2/pkg/trust"
+	"github.com/nv2-signing/nv2/pkg/signature"
 	"github.com/nv2-signing/nv2/internal/testregistry"
 	nvcrypto "github.com/nv2-signing/nv2/pkg/crypto"
 	"github.com/nv2-signing/nv2/pkg/registry"
@@ -603,7 +605,7 @@ func (e *hostileEnv) envelopeOf() []byte {
 	if err != nil || len(refs) == 0 {
 		e.t.Fatalf("%d referrers, %v", len(refs), err)
 	}
-	sig, err := tg.FetchSignature(ctx, refs[0])
+	sig, err := trust.FetchSignature(ctx, tg, refs[0])
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -639,7 +641,7 @@ func (e *hostileEnv) replay() {
 	if r := e.c.must(exitError, "attach", "--signature", sigFile, victimRef); !strings.Contains(r.stderr, "signs another artifact") {
 		e.t.Fatalf("attach of a replayed envelope:\n%s", r.stderr)
 	}
-	if _, err := e.target().PushSignature(context.Background(), victim, env, registry.SignatureOptions{Thumbprints: []string{thumbprintOf(e.t, e.cert)}}); err != nil {
+	if _, err := pushSignature(context.Background(), e.target(), victim, env, signature.ArtifactOptions{Thumbprints: []string{thumbprintOf(e.t, e.cert)}}); err != nil {
 		e.t.Fatal(err)
 	}
 	e.ref = victimRef

@@ -274,7 +274,7 @@ func TestCLIVerifyManyReferencesSharesConnectionsAndTokens(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := tg.PushSignature(context.Background(), img, env, registry.SignatureOptions{Thumbprints: nvcrypto.Thumbprints(signer.Chain())}); err != nil {
+		if _, err := pushSignature(context.Background(), tg, img, env, signature.ArtifactOptions{Thumbprints: nvcrypto.Thumbprints(signer.Chain())}); err != nil {
 			t.Fatal(err)
 		}
 		refs = append(refs, fmt.Sprintf("%s/%s:v%d", strings.TrimPrefix(auth.server.URL, "http://"), repo, i))

@@ -70,13 +70,13 @@ func junk(t testing.TB, subject ocispec.Descriptor, envelopes int, forgedHint []
 }
 
 // perfTarget opens reg/repo with a new Client.
-func perfTarget(t testing.TB, reg *testregistry.Registry, repo string) *registry.Target {
+func perfTarget(t testing.TB, reg *testregistry.Registry, repo string) *registry.Remote {
 	t.Helper()
 	c, err := registry.NewClient(registry.Options{DockerConfig: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ref, err := registry.ParseReference(reg.Host + "/" + repo)
+	ref, err := registry.ParseReference(reg.Host+"/"+repo, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,8 +90,8 @@ func perfTarget(t testing.TB, reg *testregistry.Registry, repo string) *registry
 // pushSigned signs subject as s and pushes the signature with nv2.
 func (s *perfSigner) push(t testing.TB, reg *testregistry.Registry, repo string, subject ocispec.Descriptor, seq int) ocispec.Descriptor {
 	t.Helper()
-	d, err := perfTarget(t, reg, repo).PushSignature(context.Background(), subject, s.envelope(t, subject, seq),
-		registry.SignatureOptions{Thumbprints: nvcrypto.Thumbprints(s.chain)})
+	d, err := pushSignature(context.Background(), perfTarget(t, reg, repo), subject, s.envelope(t, subject, seq),
+		signature.ArtifactOptions{Thumbprints: nvcrypto.Thumbprints(s.chain)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,7 +190,7 @@ func TestVerifyThousandJunkSignatures(t *testing.T) {
 // front or the back: the test decides where the trusted signature is
 // listed, whatever order the registry answers in.
 type reordered struct {
-	*registry.Target
+	*registry.Remote
 	digest digest.Digest
 	last   bool
 }

@@ -7,7 +7,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	nvcrypto "github.com/nv2-signing/nv2/pkg/crypto"
-	"github.com/nv2-signing/nv2/pkg/registry"
+	"github.com/nv2-signing/nv2/pkg/signature"
 	"github.com/nv2-signing/nv2/pkg/spec"
 	"github.com/nv2-signing/nv2/pkg/trust"
 )
@@ -78,7 +78,7 @@ func runAttach(c *cli.Context) error {
 	case err != nil:
 		return fmt.Errorf("%s is not an intact signature envelope: %w; nothing was pushed", sigFile, err)
 	}
-	sig, err := t.PushSignature(ctx, subject, envelope, registry.SignatureOptions{Thumbprints: nvcrypto.Thumbprints(env.Chain)})
+	sig, err := pushSignature(ctx, t, subject, envelope, signature.ArtifactOptions{Thumbprints: nvcrypto.Thumbprints(env.Chain)})
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/nv2-signing/nv2/pkg/registry"
+	"github.com/nv2-signing/nv2/pkg/signature"
 )
 
 // Flags shared by the commands that talk to a registry.
@@ -108,7 +110,7 @@ func (e *env) context() (context.Context, context.CancelFunc) {
 // target is an opened reference: where it lives and what it names.
 type target struct {
 	ref registry.Reference
-	*registry.Target
+	registry.Storage
 }
 
 // scope is the repository a trust policy's registryScopes match; "" for
@@ -132,9 +134,9 @@ func (e *env) open(s string, layout bool) (*target, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &target{ref: ref, Target: t}, nil
+		return &target{ref: ref, Storage: t}, nil
 	}
-	ref, err := registry.ParseReference(s)
+	ref, err := parseReference(s)
 	if err != nil {
 		return nil, usageErrorf("%v", err)
 	}
@@ -142,7 +144,37 @@ func (e *env) open(s string, layout bool) (*target, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &target{ref: ref, Target: t}, nil
+	return &target{ref: ref, Storage: t}, nil
+}
+
+// envRegistry names the environment variable holding the registry (and
+// optionally a namespace, "host[:port][/ns]") of references with no host.
+const envRegistry = "NV2_REGISTRY"
+
+// parseReference parses a registry reference, with $NV2_REGISTRY as the
+// default registry.
+func parseReference(s string) (registry.Reference, error) {
+	ref, err := registry.ParseReference(s, os.Getenv(envRegistry))
+	var dr *registry.DefaultRegistryError
+	if errors.As(err, &dr) {
+		return ref, fmt.Errorf("%w: %s=%q is not host[:port][/namespace]: %s", registry.ErrInvalidReference, envRegistry, dr.Value, dr.Reason)
+	}
+	return ref, err
+}
+
+// pushSignature stores envelope in t as a signature of subject: the
+// signature manifest pkg/signature builds, pushed as a referrer. It returns
+// the signature manifest's descriptor.
+func pushSignature(ctx context.Context, t registry.Storage, subject ocispec.Descriptor, envelope []byte, opts signature.ArtifactOptions) (ocispec.Descriptor, error) {
+	a, err := signature.NewArtifact(subject, envelope, opts)
+	if err != nil {
+		return ocispec.Descriptor{}, fmt.Errorf("push signature of %s to %s: %w", subject.Digest, t, err)
+	}
+	blobs := []registry.Blob{{Descriptor: a.Manifest.Config, Data: signature.EmptyConfig}, {Descriptor: a.EnvelopeDescriptor, Data: a.Envelope}}
+	if err := t.PushReferrer(ctx, subject, registry.Referrer{Descriptor: a.Descriptor, Manifest: a.Raw, Blobs: blobs}); err != nil {
+		return ocispec.Descriptor{}, fmt.Errorf("push signature of %s: %w", subject.Digest, err)
+	}
+	return a.Descriptor, nil
 }
 
 // resolve opens raw (an OCI image layout reference when layout is true),

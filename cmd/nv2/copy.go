@@ -59,7 +59,7 @@ func runCopy(c *cli.Context) error {
 	}
 	ctx, cancel := e.context()
 	defer cancel()
-	desc, err := registry.Copy(ctx, src.Target, src.ref.Reference(), dst.Target, dstRef)
+	desc, err := registry.Copy(ctx, src.Storage, src.ref.Reference(), dst.Storage, dstRef)
 	if err != nil {
 		return err
 	}

@@ -174,7 +174,7 @@ func reportError(stderr io.Writer, err error) int {
 	if err == nil {
 		return exitOK
 	}
-	if msg := err.Error(); msg != "" {
+	if msg := errorText(err); msg != "" {
 		fmt.Fprintf(stderr, "nv2: %s\n", msg)
 	}
 	return exitCode(err)

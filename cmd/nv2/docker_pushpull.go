@@ -211,7 +211,7 @@ func dockerReference(s string) (registry.Reference, error) {
 	if host, _, ok := strings.Cut(s, "/"); !ok || !(strings.ContainsAny(host, ".:") || host == "localhost") {
 		full = registry.DockerHub + "/" + s
 	}
-	ref, err := registry.ParseReference(full)
+	ref, err := registry.ParseReference(full, "")
 	if err != nil {
 		return registry.Reference{}, usageErrorf("%v", err)
 	}

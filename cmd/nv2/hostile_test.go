@@ -24,12 +24,12 @@ import (
 	"oras.land/oras-go/v2/content"
 	"oras.land/oras-go/v2/registry/remote"
 
-	"github.com/nv2-signing/nv2/pkg/trust"
-	"github.com/nv2-signing/nv2/pkg/signature"
 	"github.com/nv2-signing/nv2/internal/testregistry"
 	nvcrypto "github.com/nv2-signing/nv2/pkg/crypto"
 	"github.com/nv2-signing/nv2/pkg/registry"
+	"github.com/nv2-signing/nv2/pkg/signature"
 	"github.com/nv2-signing/nv2/pkg/spec"
+	"github.com/nv2-signing/nv2/pkg/trust"
 )
 
 // nv2 must fail closed against a registry that lies: for each hostile answer
@@ -613,12 +613,12 @@ func (e *hostileEnv) envelopeOf() []byte {
 }
 
 // target is the repository as nv2's registry package sees it.
-func (e *hostileEnv) target() *registry.Target {
+func (e *hostileEnv) target() registry.Storage {
 	client, err := registry.NewClient(registry.Options{PlainHTTP: true, DockerConfig: e.t.TempDir()})
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	ref, _ := registry.ParseReference(e.reg.Host + "/hostile")
+	ref, _ := registry.ParseReference(e.reg.Host + "/hostile", "")
 	tg, err := client.Repository(ref)
 	if err != nil {
 		e.t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/nv2-signing/nv2/pkg/signature"
 	"github.com/nv2-signing/nv2/pkg/spec"
+	"github.com/nv2-signing/nv2/pkg/trust"
 )
 
 func inspectCommand() *cli.Command {
@@ -66,15 +67,15 @@ func runInspect(c *cli.Context) error {
 	res := inspectResult{Reference: t.ref.WithDigest(subject.Digest).String(), Subject: toDescriptor(subject), Signatures: []inspectSignature{}}
 	for _, d := range refs {
 		s := inspectSignature{Digest: d.Digest.String()}
-		sig, err := t.FetchSignature(ctx, d)
+		sig, err := trust.FetchSignature(ctx, t, d)
 		if err != nil {
-			s.Error = err.Error()
+			s.Error = errorText(err)
 			res.Signatures = append(res.Signatures, s)
 			continue
 		}
 		env, err := signature.Verify(sig.Envelope)
 		if err != nil {
-			s.Error = err.Error()
+			s.Error = errorText(err)
 			res.Signatures = append(res.Signatures, s)
 			continue
 		}

@@ -35,7 +35,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		// urfave/cli reports a missing required flag as a plain error.
 		code = exitUsage
 	}
-	if msg := err.Error(); msg != "" {
+	if msg := errorText(err); msg != "" {
 		fmt.Fprintf(stderr, "nv2: %s\n", msg)
 	}
 	return code

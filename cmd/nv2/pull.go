@@ -98,10 +98,10 @@ func runPull(c *cli.Context) error {
 	var copyErr error
 	if res.code == exitOK {
 		// Exactly the digest that verified: a tag moved meanwhile changes nothing.
-		desc, err := registry.CopyToLayout(ctx, src.Target, verdict.Subject.Digest, dst.Layout, tag)
+		desc, err := registry.CopyToLayout(ctx, src.Storage, verdict.Subject.Digest, dst.Layout, tag)
 		if err != nil {
 			copyErr = fmt.Errorf("%s verified, but copying it failed: %w", res.Verified, err)
-			res.Error, res.code = copyErr.Error(), exitError
+			res.Error, res.code = errorText(copyErr), exitError
 		} else {
 			res.Destination = registry.Reference{Layout: dst.Layout}.WithDigest(desc.Digest).String()
 			res.Tag = tag

@@ -143,7 +143,7 @@ func runSign(c *cli.Context) error {
 	// running the command again leaves one signature (see pending.go).
 	var journal *pendingSignature
 	var env []byte
-	if !sigOnly && !t.IsLayout() {
+	if !sigOnly && !t.ref.IsLayout() {
 		journal = pendingFor(t.String(), req.Target, signer.Chain(), annotations, c.Duration("expiry"))
 		if env, now = journal.resume(req.Target, signer.Chain()[0], annotations, now); env != nil {
 			warnf(c, "resuming the signature made at %s, whose push did not complete", formatTime(now))
@@ -168,7 +168,7 @@ func runSign(c *cli.Context) error {
 		res.Envelope, res.SignatureFile = &d, sigOut
 	}
 	if !sigOnly {
-		sig, err := t.PushSignature(ctx, req.Target, env, registry.SignatureOptions{Thumbprints: nvcrypto.Thumbprints(signer.Chain()), Created: now})
+		sig, err := pushSignature(ctx, t, req.Target, env, signature.ArtifactOptions{Thumbprints: nvcrypto.Thumbprints(signer.Chain()), Created: now})
 		if err != nil {
 			if journal != nil {
 				return fmt.Errorf("%w\nthe signature was not stored completely; run the same command again to push this same signature", err)

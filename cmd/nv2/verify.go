@@ -152,7 +152,7 @@ func runVerify(c *cli.Context) error {
 				err = needReference(t, raw)
 			}
 			if err != nil {
-				r.Status, r.Error, r.code = trust.Failed, err.Error(), exitCode(err)
+				r.Status, r.Error, r.code = trust.Failed, errorText(err), exitCode(err)
 			} else {
 				res := v.Verify(ctx, t, t.scope(), t.ref.Reference())
 				r.fill(res, t.pinned)
@@ -184,7 +184,7 @@ func verifyDetached(c *cli.Context, v *trust.Verifier) (verifyResult, error) {
 		envelope, err = readFileLimit("--signature", sigFile, spec.MaxEnvelopeSize)
 	}
 	if err != nil {
-		r.Status, r.Error, r.code = trust.Failed, err.Error(), exitError
+		r.Status, r.Error, r.code = trust.Failed, errorText(err), exitError
 		return r, nil
 	}
 	res := v.VerifyDetached("", envelope, subject)
@@ -246,7 +246,7 @@ func (r *verifyResult) fill(res *trust.Result, pin func(digest.Digest) string) {
 		r.code = exitError
 	}
 	if res.Err != nil {
-		r.Error = res.Err.Error()
+		r.Error = errorText(res.Err)
 		if errors.Is(res.Err, context.DeadlineExceeded) && !strings.Contains(r.Error, "--timeout") {
 			r.Error += "; the registry did not answer within --timeout: check the network or raise --timeout"
 		}
@@ -268,7 +268,7 @@ func (r *verifyResult) fill(res *trust.Result, pin func(digest.Digest) string) {
 		}
 	}
 	for _, s := range res.Rejected {
-		r.Rejected = append(r.Rejected, rejectedSignature{Digest: s.Digest.String(), Reason: s.Err.Error()})
+		r.Rejected = append(r.Rejected, rejectedSignature{Digest: s.Digest.String(), Reason: errorText(s.Err)})
 	}
 }
 
@@ -367,7 +367,7 @@ func checkReference(raw string, layout bool) error {
 	if layout {
 		_, err = registry.ParseLayoutReference(raw)
 	} else {
-		_, err = registry.ParseReference(raw)
+		_, err = parseReference(raw)
 	}
 	if err != nil {
 		return usageErrorf("%v", err)

@@ -129,7 +129,7 @@ func junk(args []string) error {
 		usage()
 	}
 	ctx := context.Background()
-	ref, err := registry.ParseReference(fs.Arg(0), "")
+	ref, err := registry.ParseReference(fs.Arg(0), os.Getenv("NV2_REGISTRY"))
 	if err != nil {
 		return err
 	}
@@ -171,7 +171,7 @@ func images(args []string) error {
 	if fs.NArg() != 1 {
 		usage()
 	}
-	ref, err := registry.ParseReference(fs.Arg(0), "")
+	ref, err := registry.ParseReference(fs.Arg(0), os.Getenv("NV2_REGISTRY"))
 	if err != nil {
 		return err
 	}

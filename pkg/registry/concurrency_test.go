@@ -27,7 +27,7 @@ func TestConcurrentSignersAllDiscoverable(t *testing.T) {
 			reg := testregistry.Start(t, testregistry.Distribution)
 			subject := testregistry.PushImage(t, reg, "net-monitor", "v1", "a")
 			reg.SetDelay(delay)
-			// Each signer gets its own Client and Target, made before the
+			// Each signer gets its own Client and Remote, made before the
 			// start so that all begin together.
 			targets := make([]*Remote, signers)
 			for i := range targets {

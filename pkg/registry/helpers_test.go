@@ -50,7 +50,7 @@ func newTestClient(t testing.TB, opts ...Options) *Client {
 	return c
 }
 
-// remoteTarget returns the Target of reg/repo with a fresh Client.
+// remoteTarget returns the Remote of reg/repo with a fresh Client.
 func remoteTarget(t testing.TB, reg *testregistry.Registry, repo string, opts ...Options) *Remote {
 	t.Helper()
 	ref, err := ParseReference(reg.Host+"/"+repo, "")

@@ -60,7 +60,7 @@ func TestLayoutSignAndCopy(t *testing.T) {
 	if _, err := pushSignature(ctx, lt, sigA, testEnvelope("countersign"), signature.ArtifactOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	// A new Target (a new process) sees what was written.
+	// A new Layout (a new process) sees what was written.
 	reopened, err := OpenLayout(dir)
 	if err != nil {
 		t.Fatal(err)

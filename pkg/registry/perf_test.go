@@ -24,7 +24,7 @@ func junkEnvelopes(n int) []testregistry.Envelope {
 	return out
 }
 
-// TestSignTargets holds signing (resolve, then PushSignature with a new
+// TestSignTargets holds signing (resolve, then pushSignature with a new
 // Client, as a new nv2 process does) to the targets: with the referrers API
 // at most 5 requests when the repository holds the config blob and 7 when
 // it must be pushed, the resolve included (nv2 takes 5 either way: the

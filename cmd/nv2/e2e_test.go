@@ -318,7 +318,7 @@ func TestExpiredCertificateLevels(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ref, _ := registry.ParseReference(reg.Host + "/app", "")
+	ref, _ := registry.ParseReference(reg.Host+"/app", "")
 	repo, err := client.Repository(ref)
 	if err != nil {
 		t.Fatal(err)

@@ -618,7 +618,7 @@ func (e *hostileEnv) target() registry.Storage {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	ref, _ := registry.ParseReference(e.reg.Host + "/hostile", "")
+	ref, _ := registry.ParseReference(e.reg.Host+"/hostile", "")
 	tg, err := client.Repository(ref)
 	if err != nil {
 		e.t.Fatal(err)

@@ -265,7 +265,7 @@ func TestCLIVerifyManyReferencesSharesConnectionsAndTokens(t *testing.T) {
 			repo = "team-b/app"
 		}
 		img := testregistry.PushImage(t, reg, repo, fmt.Sprint("v", i), fmt.Sprint("many-", i))
-		ref, _ := registry.ParseReference(reg.Host + "/" + repo, "")
+		ref, _ := registry.ParseReference(reg.Host+"/"+repo, "")
 		tg, err := client.Repository(ref)
 		if err != nil {
 			t.Fatal(err)

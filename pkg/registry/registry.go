@@ -106,7 +106,7 @@ func NewClient(opts Options) (*Client, error) {
 	return &Client{opts: opts, auth: ac, capabilities: map[string]*distribution.Capability{}}, nil
 }
 
-// credentialFunc resolves credentials: the -u/-p override for every host,
+// credentialFunc resolves credentials: Options.Username and Password for every host,
 // else the docker config with its credential helpers.
 func credentialFunc(opts Options) (auth.CredentialFunc, error) {
 	if opts.Username != "" || opts.Password != "" {

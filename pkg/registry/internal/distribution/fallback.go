@@ -168,22 +168,8 @@ func (r *Repository) PutManifest(ctx context.Context, desc ocispec.Descriptor, r
 // the manifest is stored regardless.
 func (r *Repository) PushReferrer(ctx context.Context, desc ocispec.Descriptor, raw []byte, subject ocispec.Descriptor) error {
 	if r.Cap.load() == unsupported {
-		// A known fallback registry: read the index while the manifest is
-		// PUT, which keeps this writer's read-to-write time (and so the
-		// settle delay) short.
-		var snap *IndexSnapshot
-		g, gctx := errgroup.WithContext(ctx)
-		g.Go(func() error {
-			if _, err := r.PutManifest(gctx, desc, raw, desc.Digest.String()); err != nil {
-				return fmt.Errorf("push manifest %s to %s: %w", desc.Digest, r, err)
-			}
-			return nil
-		})
-		g.Go(func() (err error) {
-			snap, err = r.ReadIndex(gctx, subject)
-			return err
-		})
-		if err := g.Wait(); err != nil {
+		snap, err := r.putReadingIndex(ctx, desc, raw, subject)
+		if err != nil {
 			return err
 		}
 		return r.addToIndex(ctx, subject, desc, snap)
@@ -205,6 +191,25 @@ func (r *Repository) PushReferrer(ctx context.Context, desc ocispec.Descriptor, 
 		return nil
 	}
 	return r.addToIndex(ctx, subject, desc, nil)
+}
+
+// putReadingIndex PUTs a manifest on a known fallback registry and reads
+// subject's index meanwhile, which keeps this writer's read-to-write time
+// (and so the settle delay) short.
+func (r *Repository) putReadingIndex(ctx context.Context, desc ocispec.Descriptor, raw []byte, subject ocispec.Descriptor) (*IndexSnapshot, error) {
+	var snap *IndexSnapshot
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		if _, err := r.PutManifest(gctx, desc, raw, desc.Digest.String()); err != nil {
+			return fmt.Errorf("push manifest %s to %s: %w", desc.Digest, r, err)
+		}
+		return nil
+	})
+	g.Go(func() (err error) {
+		snap, err = r.ReadIndex(gctx, subject)
+		return err
+	})
+	return snap, g.Wait()
 }
 
 // addToIndex adds entry to subject's referrers tag schema index with the

@@ -154,36 +154,9 @@ func (r *Repository) referrersPage(ctx context.Context, u string, first bool) (*
 		return nil, "", err
 	}
 	defer drainClose(resp.Body)
-	switch resp.StatusCode {
-	case http.StatusOK:
-	case http.StatusNotFound:
-		err := responseError(resp)
-		var er *errcode.ErrorResponse
-		if errors.As(err, &er) && hasCode(er, errcode.ErrorCodeNameUnknown) {
-			return nil, "", err
-		}
-		if first {
-			r.Cap.set(unsupported)
-			return nil, "", errNoReferrersAPI
-		}
+	if err := r.checkPage(resp, first); err != nil {
 		return nil, "", err
-	case http.StatusMethodNotAllowed, http.StatusNotImplemented:
-		if first {
-			r.Cap.set(unsupported)
-			return nil, "", errNoReferrersAPI
-		}
-		return nil, "", responseError(resp)
-	default:
-		return nil, "", responseError(resp)
 	}
-	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt != ocispec.MediaTypeImageIndex {
-		if first {
-			r.Cap.set(unsupported)
-			return nil, "", errNoReferrersAPI
-		}
-		return nil, "", fmt.Errorf("GET %s: answer of type %q, want %s", RedactURL(resp.Request.URL), mt, ocispec.MediaTypeImageIndex)
-	}
-	r.Cap.set(supported)
 	if resp.ContentLength > spec.MaxManifestSize {
 		return nil, "", fmt.Errorf("a referrers page is over %d bytes (Content-Length %d)", spec.MaxManifestSize, resp.ContentLength)
 	}
@@ -200,6 +173,40 @@ func (r *Repository) referrersPage(ctx context.Context, u string, first bool) (*
 		return nil, "", err
 	}
 	return idx, next, nil
+}
+
+// checkPage checks the status and type of a referrers API answer and
+// learns from it whether the API exists: an answer of the first page that
+// says it does not is errNoReferrersAPI.
+func (r *Repository) checkPage(resp *http.Response, first bool) error {
+	switch resp.StatusCode {
+	case http.StatusOK:
+	case http.StatusNotFound:
+		err := responseError(resp)
+		var er *errcode.ErrorResponse
+		if errors.As(err, &er) && hasCode(er, errcode.ErrorCodeNameUnknown) || !first {
+			return err
+		}
+		r.Cap.set(unsupported)
+		return errNoReferrersAPI
+	case http.StatusMethodNotAllowed, http.StatusNotImplemented:
+		if first {
+			r.Cap.set(unsupported)
+			return errNoReferrersAPI
+		}
+		return responseError(resp)
+	default:
+		return responseError(resp)
+	}
+	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt != ocispec.MediaTypeImageIndex {
+		if first {
+			r.Cap.set(unsupported)
+			return errNoReferrersAPI
+		}
+		return fmt.Errorf("GET %s: answer of type %q, want %s", RedactURL(resp.Request.URL), mt, ocispec.MediaTypeImageIndex)
+	}
+	r.Cap.set(supported)
+	return nil
 }
 
 // parseReferrersPage decodes one page of a referrers API answer, an image

@@ -100,7 +100,7 @@ func newClient(c *cli.Context) (*flows.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &flows.Client{Registry: client, DefaultRegistry: os.Getenv(registry.EnvRegistry)}, nil
+	return &flows.Client{Registry: client, DefaultRegistry: os.Getenv(envRegistry)}, nil
 }
 
 // withClient runs f with the command's flows client and a context that

@@ -15,7 +15,6 @@ import (
 
 	"github.com/nv2-signing/nv2/internal/testregistry"
 	nvcrypto "github.com/nv2-signing/nv2/pkg/crypto"
-	"github.com/nv2-signing/nv2/pkg/registry"
 	"github.com/nv2-signing/nv2/pkg/signature"
 )
 
@@ -314,16 +313,8 @@ func TestExpiredCertificateLevels(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	client, err := registry.NewClient(registry.Options{PlainHTTP: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ref, _ := registry.ParseReference(reg.Host + "/app")
-	repo, err := client.Repository(ref)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := repo.PushSignature(context.Background(), img, env, registry.SignatureOptions{Thumbprints: nvcrypto.Thumbprints(creds.Chain)}); err != nil {
+	envs := []testregistry.Envelope{{Data: env, Thumbprints: nvcrypto.Thumbprints(creds.Chain)}}
+	if _, err := testregistry.PushSignatures(context.Background(), reg.Host, "app", img, envs, 1); err != nil {
 		t.Fatal(err)
 	}
 

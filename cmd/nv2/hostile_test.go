@@ -28,6 +28,7 @@ import (
 	nvcrypto "github.com/nv2-signing/nv2/pkg/crypto"
 	"github.com/nv2-signing/nv2/pkg/registry"
 	"github.com/nv2-signing/nv2/pkg/spec"
+	"github.com/nv2-signing/nv2/pkg/trust"
 )
 
 // nv2 must fail closed against a registry that lies: for each hostile answer
@@ -603,7 +604,7 @@ func (e *hostileEnv) envelopeOf() []byte {
 	if err != nil || len(refs) == 0 {
 		e.t.Fatalf("%d referrers, %v", len(refs), err)
 	}
-	sig, err := tg.FetchSignature(ctx, refs[0])
+	sig, err := trust.FetchSignature(ctx, tg, refs[0])
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -611,12 +612,12 @@ func (e *hostileEnv) envelopeOf() []byte {
 }
 
 // target is the repository as nv2's registry package sees it.
-func (e *hostileEnv) target() *registry.Target {
+func (e *hostileEnv) target() registry.Storage {
 	client, err := registry.NewClient(registry.Options{PlainHTTP: true, DockerConfig: e.t.TempDir()})
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	ref, _ := registry.ParseReference(e.reg.Host + "/hostile")
+	ref, _ := registry.ParseReference(e.reg.Host+"/hostile", "")
 	tg, err := client.Repository(ref)
 	if err != nil {
 		e.t.Fatal(err)
@@ -639,7 +640,8 @@ func (e *hostileEnv) replay() {
 	if r := e.c.must(exitError, "attach", "--signature", sigFile, victimRef); !strings.Contains(r.stderr, "signs another artifact") {
 		e.t.Fatalf("attach of a replayed envelope:\n%s", r.stderr)
 	}
-	if _, err := e.target().PushSignature(context.Background(), victim, env, registry.SignatureOptions{Thumbprints: []string{thumbprintOf(e.t, e.cert)}}); err != nil {
+	envs := []testregistry.Envelope{{Data: env, Thumbprints: []string{thumbprintOf(e.t, e.cert)}}}
+	if _, err := testregistry.PushSignatures(context.Background(), e.reg.Host, "hostile", victim, envs, 1); err != nil {
 		e.t.Fatal(err)
 	}
 	e.ref = victimRef

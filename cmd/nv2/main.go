@@ -46,7 +46,7 @@ func report(stderr io.Writer, prog string, err error) int {
 		// urfave/cli reports a missing required flag as a plain error.
 		code = exitUsage
 	}
-	if msg := err.Error(); msg != "" {
+	if msg := errorText(err); msg != "" {
 		fmt.Fprintf(stderr, "nv2: %s\n", msg)
 	}
 	return code

@@ -191,7 +191,7 @@ func writeFile(t *testing.T, dir, name string, b []byte) string {
 func referrerDigests(t *testing.T, ref string) []string {
 	t.Helper()
 	ctx := context.Background()
-	var tg *registry.Target
+	var tg registry.Storage
 	var reference string
 	if p, ok := strings.CutPrefix(ref, "layout:"); ok {
 		r, err := registry.ParseLayoutReference(p)
@@ -203,7 +203,7 @@ func referrerDigests(t *testing.T, ref string) []string {
 		}
 		reference = r.Reference()
 	} else {
-		r, err := registry.ParseReference(ref)
+		r, err := registry.ParseReference(ref, "")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -20,7 +20,6 @@ import (
 
 	"github.com/nv2-signing/nv2/internal/testregistry"
 	nvcrypto "github.com/nv2-signing/nv2/pkg/crypto"
-	"github.com/nv2-signing/nv2/pkg/registry"
 	"github.com/nv2-signing/nv2/pkg/signature"
 )
 
@@ -255,10 +254,6 @@ func TestCLIVerifyManyReferencesSharesConnectionsAndTokens(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	client, err := registry.NewClient(registry.Options{DockerConfig: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
 	auth := newTokenAuth(t, reg)
 	var refs []string
 	for i := range images {
@@ -267,16 +262,12 @@ func TestCLIVerifyManyReferencesSharesConnectionsAndTokens(t *testing.T) {
 			repo = "team-b/app"
 		}
 		img := testregistry.PushImage(t, reg, repo, fmt.Sprint("v", i), fmt.Sprint("many-", i))
-		ref, _ := registry.ParseReference(reg.Host + "/" + repo)
-		tg, err := client.Repository(ref)
-		if err != nil {
-			t.Fatal(err)
-		}
 		env, err := signer.Sign(signature.SignRequest{Target: img})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := tg.PushSignature(context.Background(), img, env, registry.SignatureOptions{Thumbprints: nvcrypto.Thumbprints(signer.Chain())}); err != nil {
+		envs := []testregistry.Envelope{{Data: env, Thumbprints: nvcrypto.Thumbprints(signer.Chain())}}
+		if _, err := testregistry.PushSignatures(context.Background(), reg.Host, repo, img, envs, 1); err != nil {
 			t.Fatal(err)
 		}
 		refs = append(refs, fmt.Sprintf("%s/%s:v%d", strings.TrimPrefix(auth.server.URL, "http://"), repo, i))

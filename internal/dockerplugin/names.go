@@ -24,11 +24,7 @@ type ImageName struct {
 // Docker Hub, whatever nv2's default registry is, because that is where
 // docker pushes and pulls it.
 func ParseImageName(s string) (ImageName, error) {
-	full := s
-	if host, _, ok := strings.Cut(s, "/"); !ok || !(strings.ContainsAny(host, ".:") || host == "localhost") {
-		full = registry.DockerHub + "/" + s
-	}
-	ref, err := registry.ParseReference(full) // TODO(merge): default registry ""
+	ref, err := registry.ParseReference(s, "") // no default registry: docker's rules
 	if err != nil {
 		return ImageName{}, err
 	}

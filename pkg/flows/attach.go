@@ -8,7 +8,6 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	nvcrypto "github.com/nv2-signing/nv2/pkg/crypto"
-	"github.com/nv2-signing/nv2/pkg/registry"
 	"github.com/nv2-signing/nv2/pkg/signature"
 	"github.com/nv2-signing/nv2/pkg/spec"
 	"github.com/nv2-signing/nv2/pkg/trust"
@@ -59,7 +58,7 @@ func (c *Client) Attach(ctx context.Context, artifact Location, sigFile string) 
 	if err != nil {
 		return nil, &FileError{Role: RoleSignature, Path: sigFile, Err: &IntegrityError{Err: err}}
 	}
-	sig, err := t.PushSignature(ctx, subject, envelope, registry.SignatureOptions{Thumbprints: nvcrypto.Thumbprints(env.Chain)})
+	sig, err := pushSignature(ctx, t, subject, envelope, signature.ArtifactOptions{Thumbprints: nvcrypto.Thumbprints(env.Chain)})
 	if err != nil {
 		return nil, err
 	}

@@ -8,6 +8,7 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/nv2-signing/nv2/pkg/registry"
+	"github.com/nv2-signing/nv2/pkg/signature"
 )
 
 // Client runs nv2's flows. Every flow of one Client shares its registry
@@ -32,7 +33,7 @@ type Location struct {
 // Target is an opened Location: where the artifact lives and what names it.
 type Target struct {
 	Ref registry.Reference
-	*registry.Target
+	registry.Storage
 }
 
 // Scope is the repository a trust policy's registryScopes match, or "" for
@@ -55,7 +56,7 @@ func (c *Client) ParseLocation(loc Location) (registry.Reference, error) {
 	if loc.Layout {
 		ref, err = registry.ParseLayoutReference(loc.Ref)
 	} else {
-		ref, err = registry.ParseReference(loc.Ref) // TODO(merge): pass c.DefaultRegistry
+		ref, err = registry.ParseReference(loc.Ref, c.DefaultRegistry)
 	}
 	if err != nil {
 		return registry.Reference{}, &UsageError{Err: err}
@@ -74,7 +75,7 @@ func (c *Client) Open(loc Location) (*Target, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &Target{Ref: ref, Target: t}, nil
+		return &Target{Ref: ref, Storage: t}, nil
 	}
 	if c.Registry == nil {
 		return nil, fmt.Errorf("%s: no registry client to reach it", loc.Ref)
@@ -83,7 +84,7 @@ func (c *Client) Open(loc Location) (*Target, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Target{Ref: ref, Target: t}, nil
+	return &Target{Ref: ref, Storage: t}, nil
 }
 
 // openNamed opens loc, which must name a tag or a digest.
@@ -110,4 +111,19 @@ func (c *Client) Resolve(ctx context.Context, loc Location) (*Target, ocispec.De
 		return nil, ocispec.Descriptor{}, err
 	}
 	return t, subject, nil
+}
+
+// pushSignature stores envelope in t as a signature of subject: the
+// signature manifest pkg/signature builds, pushed as a referrer. It returns
+// the signature manifest's descriptor.
+func pushSignature(ctx context.Context, t *Target, subject ocispec.Descriptor, envelope []byte, opts signature.ArtifactOptions) (ocispec.Descriptor, error) {
+	a, err := signature.NewArtifact(subject, envelope, opts)
+	if err != nil {
+		return ocispec.Descriptor{}, fmt.Errorf("push signature of %s to %s: %w", subject.Digest, t, err)
+	}
+	blobs := []registry.Blob{{Descriptor: a.Manifest.Config, Data: signature.EmptyConfig}, {Descriptor: a.EnvelopeDescriptor, Data: a.Envelope}}
+	if err := t.PushReferrer(ctx, subject, registry.Referrer{Descriptor: a.Descriptor, Manifest: a.Raw, Blobs: blobs}); err != nil {
+		return ocispec.Descriptor{}, fmt.Errorf("push signature of %s: %w", subject.Digest, err)
+	}
+	return a.Descriptor, nil
 }

@@ -32,7 +32,7 @@ func (c *Client) Copy(ctx context.Context, src, dst Location) (*CopyResult, erro
 	if dstRef == "" {
 		dstRef = from.Ref.Tag
 	}
-	desc, err := registry.Copy(ctx, from.Target, from.Ref.Reference(), to.Target, dstRef)
+	desc, err := registry.Copy(ctx, from.Storage, from.Ref.Reference(), to.Storage, dstRef)
 	if err != nil {
 		return nil, err
 	}

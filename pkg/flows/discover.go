@@ -8,6 +8,7 @@ import (
 	"github.com/nv2-signing/nv2/pkg/registry"
 	"github.com/nv2-signing/nv2/pkg/signature"
 	"github.com/nv2-signing/nv2/pkg/spec"
+	"github.com/nv2-signing/nv2/pkg/trust"
 )
 
 // DiscoverOptions say whose referrers to list and how deep.
@@ -75,7 +76,7 @@ func (c *Client) Inspect(ctx context.Context, artifact Location) (*InspectResult
 	res := &InspectResult{Reference: t.Pinned(subject.Digest), Subject: subject, Signatures: make([]InspectedSignature, 0, len(refs))}
 	for _, d := range refs {
 		s := InspectedSignature{Descriptor: d}
-		if sig, err := t.FetchSignature(ctx, d); err != nil {
+		if sig, err := trust.FetchSignature(ctx, t, d); err != nil {
 			s.Err = err
 		} else {
 			s.Envelope, s.Err = signature.Verify(sig.Envelope)

@@ -61,7 +61,7 @@ func (c *Client) Pull(ctx context.Context, opts PullOptions) (*PullResult, error
 	if res.Err != nil {
 		return res, res.Err
 	}
-	desc, err := registry.CopyToLayout(ctx, src.Target, res.Subject.Digest, opts.Layout, tag)
+	desc, err := registry.CopyToLayout(ctx, src.Storage, res.Subject.Digest, opts.Layout, tag)
 	if err != nil {
 		res.Err = fmt.Errorf("%s verified, but copying it failed: %w", res.Verified, err)
 		return res, res.Err

@@ -8,7 +8,6 @@ import (
 	"oras.land/oras-go/v2/content"
 
 	nvcrypto "github.com/nv2-signing/nv2/pkg/crypto"
-	"github.com/nv2-signing/nv2/pkg/registry"
 	"github.com/nv2-signing/nv2/pkg/signature"
 	"github.com/nv2-signing/nv2/pkg/spec"
 )
@@ -120,7 +119,7 @@ func (c *Client) Sign(ctx context.Context, opts SignOptions) (*SignResult, error
 	if !push {
 		return res, nil
 	}
-	sig, err := t.PushSignature(ctx, req.Target, env, registry.SignatureOptions{Thumbprints: nvcrypto.Thumbprints(opts.Signer.Chain()), Created: signedAt})
+	sig, err := pushSignature(ctx, t, req.Target, env, signature.ArtifactOptions{Thumbprints: nvcrypto.Thumbprints(opts.Signer.Chain()), Created: signedAt})
 	if err != nil {
 		return nil, &PushError{Err: err, Resumable: journal != nil}
 	}
@@ -133,7 +132,7 @@ func (c *Client) Sign(ctx context.Context, opts SignOptions) (*SignResult, error
 // one whose push did not complete, when it may be resumed, else a new one.
 func (c *Client) envelope(opts SignOptions, req signature.SignRequest, t *Target, push bool, res *SignResult) ([]byte, time.Time, *pendingSignature, error) {
 	var journal *pendingSignature
-	if push && !t.IsLayout() {
+	if push && !t.Ref.IsLayout() {
 		journal = pendingFor(opts.JournalDir, t.String(), req.Target, opts.Signer.Chain(), opts.Annotations, opts.Expiry, opts.SigningAgent)
 		if env, at := journal.resume(req.Target, opts.Signer.Chain()[0], opts.Annotations, req.SigningTime); env != nil {
 			res.Resumed = at

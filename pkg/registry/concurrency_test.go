@@ -9,6 +9,7 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/nv2-signing/nv2/internal/testregistry"
+	"github.com/nv2-signing/nv2/pkg/signature"
 	"github.com/nv2-signing/nv2/pkg/spec"
 )
 
@@ -26,9 +27,9 @@ func TestConcurrentSignersAllDiscoverable(t *testing.T) {
 			reg := testregistry.Start(t, testregistry.Distribution)
 			subject := testregistry.PushImage(t, reg, "net-monitor", "v1", "a")
 			reg.SetDelay(delay)
-			// Each signer gets its own Client and Target, made before the
+			// Each signer gets its own Client and Remote, made before the
 			// start so that all begin together.
-			targets := make([]*Target, signers)
+			targets := make([]*Remote, signers)
 			for i := range targets {
 				targets[i] = remoteTarget(t, reg, "net-monitor")
 			}
@@ -41,7 +42,7 @@ func TestConcurrentSignersAllDiscoverable(t *testing.T) {
 				go func() {
 					defer wg.Done()
 					<-start
-					pushed[i], errs[i] = targets[i].PushSignature(ctx, subject, testEnvelope(fmt.Sprint("signer-", i)), SignatureOptions{})
+					pushed[i], errs[i] = pushSignature(ctx, targets[i], subject, testEnvelope(fmt.Sprint("signer-", i)), signature.ArtifactOptions{})
 				}()
 			}
 			reg.Reset()

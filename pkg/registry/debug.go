@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/nv2-signing/nv2/pkg/registry/internal/distribution"
 )
 
 // debugTransport writes one line per request and one per response to w.
@@ -26,14 +28,14 @@ func (d *debugTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		scheme, _, _ := strings.Cut(a, " ")
 		authScheme = " (auth: " + scheme + " <redacted>)"
 	}
-	d.printf("> %s %s%s\n", req.Method, redactURL(req.URL), authScheme)
+	d.printf("> %s %s%s\n", req.Method, distribution.RedactURL(req.URL), authScheme)
 	resp, err := d.next.RoundTrip(req)
 	elapsed := time.Since(start).Round(time.Millisecond)
 	if err != nil {
-		d.printf("< %s %s: error after %s: %s\n", req.Method, redactURL(req.URL), elapsed, redactText(err.Error(), req.URL))
+		d.printf("< %s %s: error after %s: %s\n", req.Method, distribution.RedactURL(req.URL), elapsed, redactText(err.Error(), req.URL))
 		return nil, err
 	}
-	d.printf("< %s %s %s (%s)\n", resp.Status, req.Method, redactURL(req.URL), elapsed)
+	d.printf("< %s %s %s (%s)\n", resp.Status, req.Method, distribution.RedactURL(req.URL), elapsed)
 	return resp, nil
 }
 
@@ -43,40 +45,11 @@ func (d *debugTransport) printf(format string, args ...any) {
 	fmt.Fprintf(d.w, "nv2 http: "+format, args...)
 }
 
-// redactURL returns u as text with user info and secret query values removed.
-func redactURL(u *url.URL) string {
-	if u == nil {
-		return ""
-	}
-	c := *u
-	if c.User != nil {
-		c.User = url.User("redacted")
-	}
-	if c.RawQuery != "" {
-		// Query parameter names (lowercase substrings) whose values are
-		// credentials in practice: OAuth2 token endpoints, pre-signed blob
-		// URLs of cloud storage (S3 X-Amz-Signature/Credential, Azure sig).
-		secretParams := []string{"token", "password", "secret", "signature", "credential", "sig", "key", "code", "auth", "_state"}
-		q := c.Query()
-		for k := range q {
-			lk := strings.ToLower(k)
-			for _, s := range secretParams {
-				if strings.Contains(lk, s) {
-					q[k] = []string{"redacted"}
-					break
-				}
-			}
-		}
-		c.RawQuery = q.Encode()
-	}
-	return c.String()
-}
-
 // redactText replaces the raw form of u (as net/http prints it in errors)
 // with its redacted form.
 func redactText(s string, u *url.URL) string {
 	if u == nil {
 		return s
 	}
-	return strings.ReplaceAll(s, u.String(), redactURL(u))
+	return strings.ReplaceAll(s, u.String(), distribution.RedactURL(u))
 }

@@ -8,9 +8,13 @@ import (
 	"path/filepath"
 	"time"
 
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
 	"github.com/nv2-signing/nv2/internal/testregistry"
 	"github.com/nv2-signing/nv2/pkg/registry"
+	"github.com/nv2-signing/nv2/pkg/signature"
 	"github.com/nv2-signing/nv2/pkg/spec"
+	"github.com/nv2-signing/nv2/pkg/trust"
 )
 
 // envelope stands in for a JWS envelope made by the signature package; the
@@ -30,15 +34,29 @@ func layoutWithImage() (dir string, cleanup func()) {
 	return dir, func() { os.RemoveAll(tmp) }
 }
 
+// referrerOf is the registry's form of a signature artifact.
+func referrerOf(a *signature.Artifact) registry.Referrer {
+	blobs := []registry.Blob{{Descriptor: a.Manifest.Config, Data: signature.EmptyConfig}, {Descriptor: a.EnvelopeDescriptor, Data: a.Envelope}}
+	return registry.Referrer{Descriptor: a.Descriptor, Manifest: a.Raw, Blobs: blobs}
+}
+
+// pushSignature stores envelope as a signature of subject.
+func pushSignature(ctx context.Context, st registry.Storage, subject ocispec.Descriptor, envelope []byte, opts signature.ArtifactOptions) (ocispec.Descriptor, error) {
+	a, err := signature.NewArtifact(subject, envelope, opts)
+	if err != nil {
+		return ocispec.Descriptor{}, err
+	}
+	return a.Descriptor, st.PushReferrer(ctx, subject, referrerOf(a))
+}
+
 func ExampleParseReference() {
-	os.Unsetenv(registry.EnvRegistry)
 	for _, s := range []string{
 		"alpine:3.20",
 		"localhost:5000/net-monitor:v1",
 		"ghcr.io/org/app@sha256:4b39f6f98b826d97c15aac7b67d0a394fd3cd6b45b6ab25acfce1367763b4391",
 		"Net-Monitor:v1",
 	} {
-		ref, err := registry.ParseReference(s)
+		ref, err := registry.ParseReference(s, "")
 		if err != nil {
 			fmt.Println("error:", err)
 			continue
@@ -62,8 +80,10 @@ func ExampleParseLayoutReference() {
 }
 
 // Sign an image that exists only in an OCI layout, then find and read the
-// signature back, as `nv2 sign --oci-layout` and `nv2 verify` do.
-func ExampleTarget_PushSignature() {
+// signature back, as `nv2 sign --oci-layout` and `nv2 verify` do: the
+// signature package builds the signature manifest, the layout stores it as
+// a referrer, and the trust package reads it back.
+func ExampleLayout_PushReferrer() {
 	dir, cleanup := layoutWithImage()
 	defer cleanup()
 	ctx := context.Background()
@@ -76,14 +96,17 @@ func ExampleTarget_PushSignature() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	sig, err := target.PushSignature(ctx, subject, envelope, registry.SignatureOptions{
+	sig, err := signature.NewArtifact(subject, envelope, signature.ArtifactOptions{
 		Thumbprints: []string{"aabbccddeeff00112233445566778899aabbccddeeff00112233445566778899"},
 		Created:     time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
 	})
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println("pushed", sig.ArtifactType)
+	if err := target.PushReferrer(ctx, subject, referrerOf(sig)); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("pushed", sig.Descriptor.ArtifactType)
 
 	refs, err := target.Referrers(ctx, subject, spec.ArtifactTypeSignature)
 	if err != nil {
@@ -91,7 +114,7 @@ func ExampleTarget_PushSignature() {
 	}
 	fmt.Println("signatures:", len(refs), "thumbprints hint:", refs[0].Annotations[spec.AnnotationThumbprints])
 
-	got, err := target.FetchSignature(ctx, refs[0])
+	got, err := trust.FetchSignature(ctx, target, refs[0])
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -103,7 +126,7 @@ func ExampleTarget_PushSignature() {
 }
 
 // A signature of a signature (a countersignature) appears one level down.
-func ExampleTarget_ReferrersTree() {
+func ExampleLayout_ReferrersTree() {
 	dir, cleanup := layoutWithImage()
 	defer cleanup()
 	ctx := context.Background()
@@ -112,11 +135,11 @@ func ExampleTarget_ReferrersTree() {
 		log.Fatal(err)
 	}
 	subject, _ := target.Resolve(ctx, "v1")
-	sig, err := target.PushSignature(ctx, subject, envelope, registry.SignatureOptions{})
+	sig, err := pushSignature(ctx, target, subject, envelope, signature.ArtifactOptions{})
 	if err != nil {
 		log.Fatal(err)
 	}
-	if _, err := target.PushSignature(ctx, sig, []byte(`{"countersignature":true}`), registry.SignatureOptions{}); err != nil {
+	if _, err := pushSignature(ctx, target, sig, []byte(`{"countersignature":true}`), signature.ArtifactOptions{}); err != nil {
 		log.Fatal(err)
 	}
 	tree, err := target.ReferrersTree(ctx, subject, spec.ArtifactTypeSignature, 0)
@@ -152,7 +175,7 @@ func ExampleCopy() {
 		log.Fatal(err)
 	}
 	subject, _ := src.Resolve(ctx, "v1")
-	sig, err := src.PushSignature(ctx, subject, envelope, registry.SignatureOptions{})
+	sig, err := pushSignature(ctx, src, subject, envelope, signature.ArtifactOptions{})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -172,14 +195,14 @@ func ExampleCopy() {
 	// Output: copied signatures: 1 same digest: true
 }
 
-// The usual setup of a command: one Client for the process, then a Target
+// The usual setup of a command: one Client for the process, then a Remote
 // per repository. (Not run: it needs a registry.)
 func ExampleClient_Repository() {
 	client, err := registry.NewClient(registry.Options{UserAgent: "nv2/0.1.0"})
 	if err != nil {
 		log.Fatal(err)
 	}
-	ref, err := registry.ParseReference("localhost:5000/net-monitor:v1")
+	ref, err := registry.ParseReference("localhost:5000/net-monitor:v1", "")
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"testing"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"oras.land/oras-go/v2/registry/remote"
 
 	"github.com/nv2-signing/nv2/internal/testregistry"
+	"github.com/nv2-signing/nv2/pkg/signature"
 	"github.com/nv2-signing/nv2/pkg/spec"
 )
 
@@ -48,10 +50,10 @@ func newTestClient(t testing.TB, opts ...Options) *Client {
 	return c
 }
 
-// remoteTarget returns the Target of reg/repo with a fresh Client.
-func remoteTarget(t testing.TB, reg *testregistry.Registry, repo string, opts ...Options) *Target {
+// remoteTarget returns the Remote of reg/repo with a fresh Client.
+func remoteTarget(t testing.TB, reg *testregistry.Registry, repo string, opts ...Options) *Remote {
 	t.Helper()
-	ref, err := ParseReference(reg.Host + "/" + repo)
+	ref, err := ParseReference(reg.Host+"/"+repo, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,4 +101,18 @@ func testCtx(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
 	return ctx
+}
+
+// pushSignature stores envelope as a signature of subject in st, as the
+// CLI does: the signature manifest built by pkg/signature, pushed as a
+// referrer.
+func pushSignature(ctx context.Context, st Storage, subject ocispec.Descriptor, envelope []byte, opts signature.ArtifactOptions) (ocispec.Descriptor, error) {
+	a, err := signature.NewArtifact(subject, envelope, opts)
+	if err == nil {
+		err = st.PushReferrer(ctx, subject, Referrer{Descriptor: a.Descriptor, Manifest: a.Raw, Blobs: []Blob{{a.Manifest.Config, signature.EmptyConfig}, {a.EnvelopeDescriptor, a.Envelope}}})
+	}
+	if err != nil {
+		return ocispec.Descriptor{}, fmt.Errorf("push signature of %s: %w", subject.Digest, err)
+	}
+	return a.Descriptor, nil
 }

@@ -17,7 +17,9 @@ import (
 	"oras.land/oras-go/v2/registry/remote/retry"
 
 	"github.com/nv2-signing/nv2/internal/testregistry"
+	"github.com/nv2-signing/nv2/pkg/signature"
 	"github.com/nv2-signing/nv2/pkg/spec"
+	"github.com/nv2-signing/nv2/pkg/trust"
 )
 
 // A registry's answers are untrusted. These tests put a proxy in front of a
@@ -31,7 +33,7 @@ func hostileSetup(t *testing.T, kind testregistry.Kind) (*testregistry.Registry,
 	h := &testregistry.Hostile{}
 	reg := testregistry.Start(t, kind, testregistry.Options{Wrap: h.Wrap})
 	subject := testregistry.PushImage(t, reg, "net-monitor", "v1", "hostile")
-	sig, err := remoteTarget(t, reg, "net-monitor").PushSignature(testCtx(t), subject, testEnvelope("hostile"), SignatureOptions{})
+	sig, err := pushSignature(testCtx(t), remoteTarget(t, reg, "net-monitor"), subject, testEnvelope("hostile"), signature.ArtifactOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -355,7 +357,7 @@ func TestHostileSignatureContent(t *testing.T) {
 			reg.Reset()
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
-			_, err := remoteTarget(t, reg, "net-monitor").FetchSignature(ctx, d)
+			_, err := trust.FetchSignature(ctx, remoteTarget(t, reg, "net-monitor"), d)
 			t.Log(err)
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Fatalf("FetchSignature: %v; want an error containing %q", err, tt.wantErr)

@@ -14,7 +14,9 @@ import (
 	"oras.land/oras-go/v2/content"
 
 	"github.com/nv2-signing/nv2/internal/testregistry"
+	"github.com/nv2-signing/nv2/pkg/signature"
 	"github.com/nv2-signing/nv2/pkg/spec"
+	"github.com/nv2-signing/nv2/pkg/trust"
 )
 
 // treeDigests flattens a referrers tree into "parent>child" edges.
@@ -48,17 +50,17 @@ func TestLayoutSignAndCopy(t *testing.T) {
 	if d, err := lt.Resolve(ctx, "v1"); err != nil || d.Digest != subject.Digest {
 		t.Fatalf("resolve in layout: %v", err)
 	}
-	sigA, err := lt.PushSignature(ctx, subject, testEnvelope("a"), SignatureOptions{Thumbprints: []string{thumbprint}})
+	sigA, err := pushSignature(ctx, lt, subject, testEnvelope("a"), signature.ArtifactOptions{Thumbprints: []string{thumbprint}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := lt.PushSignature(ctx, subject, testEnvelope("b"), SignatureOptions{}); err != nil {
+	if _, err := pushSignature(ctx, lt, subject, testEnvelope("b"), signature.ArtifactOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := lt.PushSignature(ctx, sigA, testEnvelope("countersign"), SignatureOptions{}); err != nil {
+	if _, err := pushSignature(ctx, lt, sigA, testEnvelope("countersign"), signature.ArtifactOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	// A new Target (a new process) sees what was written.
+	// A new Layout (a new process) sees what was written.
 	reopened, err := OpenLayout(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -68,7 +70,7 @@ func TestLayoutSignAndCopy(t *testing.T) {
 		t.Fatalf("layout referrers: %d, %v", len(refs), err)
 	}
 	for _, r := range refs {
-		if _, err := reopened.FetchSignature(ctx, r); err != nil {
+		if _, err := trust.FetchSignature(ctx, reopened, r); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -128,7 +130,7 @@ func TestLayoutSignAndCopy(t *testing.T) {
 				t.Fatalf("copied layout signatures: %d, %v", len(sigs), err)
 			}
 			for _, s := range sigs {
-				if _, err := bt2.FetchSignature(ctx, s); err != nil {
+				if _, err := trust.FetchSignature(ctx, bt2, s); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -165,7 +167,7 @@ func TestOpenLayout(t *testing.T) {
 	if _, err := os.Stat(missing); !errors.Is(err, os.ErrNotExist) {
 		t.Fatal("reading a missing layout created it")
 	}
-	if _, err := lt.PushSignature(ctx, subject, testEnvelope("x"), SignatureOptions{}); err != nil {
+	if _, err := pushSignature(ctx, lt, subject, testEnvelope("x"), signature.ArtifactOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(filepath.Join(missing, ocispec.ImageLayoutFile)); err != nil {
@@ -331,7 +333,7 @@ func TestFetchSignatureRefuses(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			sig, err := lt.FetchSignature(ctx, tt.desc())
+			sig, err := trust.FetchSignature(ctx, lt, tt.desc())
 			if tt.wantErr == "" {
 				if err != nil {
 					t.Fatal(err)

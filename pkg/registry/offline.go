@@ -52,7 +52,7 @@ func ManifestDescriptor(raw []byte, mediaType string) (ocispec.Descriptor, error
 	case mediaType != "" && mediaType != mt:
 		return ocispec.Descriptor{}, mediaTypeError(fmt.Sprintf("the manifest's mediaType is %s, not %s as given", mt, mediaType))
 	}
-	if !isManifestType(mt) {
+	if !spec.IsManifestType(mt) {
 		msg := fmt.Sprintf("media type %q is not a manifest's or an index's (%s, %s, %s, %s)",
 			mt, ocispec.MediaTypeImageManifest, ocispec.MediaTypeImageIndex, spec.MediaTypeDockerManifest, spec.MediaTypeDockerManifestList)
 		if given {
@@ -104,7 +104,7 @@ func CheckLayoutDir(dir string) error {
 // created) and the staging layout is removed. The local merge into an
 // existing layout can itself fail only on a local I/O error; it may then
 // leave some of the new blobs and manifests in dir, never remove any.
-func CopyToLayout(ctx context.Context, src *Target, dgst digest.Digest, dir, tag string) (_ ocispec.Descriptor, err error) {
+func CopyToLayout(ctx context.Context, src Storage, dgst digest.Digest, dir, tag string) (_ ocispec.Descriptor, err error) {
 	if err := dgst.Validate(); err != nil {
 		return ocispec.Descriptor{}, fmt.Errorf("copy to OCI layout %s: invalid digest %q: %w", dir, dgst, err)
 	}

@@ -10,6 +10,7 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/nv2-signing/nv2/internal/testregistry"
+	"github.com/nv2-signing/nv2/pkg/signature"
 	"github.com/nv2-signing/nv2/pkg/spec"
 )
 
@@ -23,7 +24,7 @@ func junkEnvelopes(n int) []testregistry.Envelope {
 	return out
 }
 
-// TestSignTargets holds signing (resolve, then PushSignature with a new
+// TestSignTargets holds signing (resolve, then pushSignature with a new
 // Client, as a new nv2 process does) to the targets: with the referrers API
 // at most 5 requests when the repository holds the config blob and 7 when
 // it must be pushed, the resolve included (nv2 takes 5 either way: the
@@ -52,7 +53,7 @@ func TestSignTargets(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if _, err := tg.PushSignature(ctx, subject, testEnvelope(seed), SignatureOptions{Thumbprints: []string{thumbprint}}); err != nil {
+				if _, err := pushSignature(ctx, tg, subject, testEnvelope(seed), signature.ArtifactOptions{Thumbprints: []string{thumbprint}}); err != nil {
 					t.Fatal(err)
 				}
 				n, levels := reg.Count(), reg.Levels()
@@ -153,7 +154,7 @@ func TestTreeStillFindsReferrersOfReferrers(t *testing.T) {
 		t.Fatal(err)
 	}
 	tg := remoteTarget(t, reg, "net-monitor")
-	counter, err := tg.PushSignature(ctx, pushed[3], testEnvelope("of a signature"), SignatureOptions{})
+	counter, err := pushSignature(ctx, tg, pushed[3], testEnvelope("of a signature"), signature.ArtifactOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

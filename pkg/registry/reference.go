@@ -2,7 +2,6 @@ package registry
 
 import (
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/opencontainers/go-digest"
@@ -10,14 +9,10 @@ import (
 	orasregistry "oras.land/oras-go/v2/registry"
 )
 
-// Names of the default registry, as the docker CLI spells them.
+// Names of Docker Hub, as the docker CLI spells them.
 const (
-	// EnvRegistry names the environment variable holding the registry (and
-	// optionally a namespace, "host[:port][/ns]") used for references that
-	// have no host.
-	EnvRegistry = "NV2_REGISTRY"
-	// DockerHub is the registry of a reference that has no host when
-	// NV2_REGISTRY is unset. Its API is served by registry-1.docker.io.
+	// DockerHub is the registry of a reference that has no host when no
+	// default registry is given. Its API is served by registry-1.docker.io.
 	DockerHub = "docker.io"
 	// dockerHubAPIHost is the host that serves docker.io's registry API.
 	dockerHubAPIHost = "registry-1.docker.io"
@@ -83,31 +78,22 @@ func (r Reference) IsLayout() bool { return r.Layout != "" }
 
 // ParseReference parses "host[:port]/repo[:tag][@digest]". A name whose first
 // path component is not a host (no ".", no ":", not "localhost") gets the
-// registry from $NV2_REGISTRY, else Docker Hub's rules apply: "alpine" is
+// registry from defaultRegistry ("host[:port][/namespace]") when it is not
+// empty, else Docker Hub's rules apply: "alpine" is
 // "docker.io/library/alpine". A reference may carry no tag and no digest;
 // callers that need one must check Reference(). The error of a malformed
-// reference says which part is wrong.
-func ParseReference(s string) (Reference, error) {
+// reference says which part is wrong; a malformed defaultRegistry is a
+// *DefaultRegistryError.
+func ParseReference(s, defaultRegistry string) (Reference, error) {
 	if s == "" {
 		return Reference{}, fmt.Errorf("%w: empty; expected host[:port]/repository[:tag|@digest]", ErrInvalidReference)
 	}
 	if strings.ContainsAny(s, " \t\r\n") {
 		return Reference{}, invalidReference(s, "contains white space")
 	}
-	full := s
-	first, _, hasSlash := strings.Cut(s, "/")
-	if !hasSlash || !looksLikeHost(first) {
-		if env := os.Getenv(EnvRegistry); env != "" {
-			env = strings.TrimSuffix(env, "/")
-			if _, err := orasregistry.ParseReference(env + "/x"); err != nil {
-				return Reference{}, fmt.Errorf("%w: %s=%q is not host[:port][/namespace]: %s", ErrInvalidReference, EnvRegistry, env, trimInvalid(err))
-			}
-			full = env + "/" + s
-		} else if hasSlash {
-			full = DockerHub + "/" + s
-		} else {
-			full = DockerHub + "/library/" + s
-		}
+	full, err := qualify(s, defaultRegistry)
+	if err != nil {
+		return Reference{}, err
 	}
 
 	// Split the tag and digest ourselves: oras drops a tag that comes with a
@@ -148,6 +134,37 @@ func ParseReference(s string) (Reference, error) {
 	}
 	return ref, nil
 }
+
+// qualify prefixes s with its registry when its first path component is not
+// a host: defaultRegistry, else Docker Hub's.
+func qualify(s, defaultRegistry string) (string, error) {
+	first, _, hasSlash := strings.Cut(s, "/")
+	switch {
+	case hasSlash && looksLikeHost(first):
+		return s, nil
+	case defaultRegistry != "":
+		def := strings.TrimSuffix(defaultRegistry, "/")
+		if _, err := orasregistry.ParseReference(def + "/x"); err != nil {
+			return "", &DefaultRegistryError{Value: def, Reason: trimInvalid(err)}
+		}
+		return def + "/" + s, nil
+	case hasSlash:
+		return DockerHub + "/" + s, nil
+	}
+	return DockerHub + "/library/" + s, nil
+}
+
+// DefaultRegistryError is a default registry given to ParseReference that
+// is not "host[:port][/namespace]". It wraps ErrInvalidReference.
+type DefaultRegistryError struct {
+	// Value is the default registry given; Reason what is wrong with it.
+	Value, Reason string
+}
+
+func (e *DefaultRegistryError) Error() string {
+	return fmt.Sprintf("%v: default registry %q is not host[:port][/namespace]: %s", ErrInvalidReference, e.Value, e.Reason)
+}
+func (e *DefaultRegistryError) Unwrap() error { return ErrInvalidReference }
 
 // ErrInvalidReference is wrapped by the errors of ParseReference and
 // ParseLayoutReference: the user wrote a malformed name (a usage error).

@@ -10,18 +10,18 @@ const testDigest = "sha256:4b39f6f98b826d97c15aac7b67d0a394fd3cd6b45b6ab25acfce1
 
 func TestParseReference(t *testing.T) {
 	tests := []struct {
-		name, in, env string
-		want          Reference
-		wantErr       string // substring of the reason; "" means success
+		name, in, defaultRegistry string
+		want                      Reference
+		wantErr                   string // substring of the reason; "" means success
 	}{
 		{name: "docker hub official image", in: "alpine", want: Reference{Registry: "docker.io", Repository: "library/alpine"}},
 		{name: "docker hub official image with tag", in: "alpine:3.20", want: Reference{Registry: "docker.io", Repository: "library/alpine", Tag: "3.20"}},
 		{name: "docker hub user image", in: "user/app:v1", want: Reference{Registry: "docker.io", Repository: "user/app", Tag: "v1"}},
 		{name: "explicit docker.io gets library/", in: "docker.io/alpine", want: Reference{Registry: "docker.io", Repository: "library/alpine"}},
 		{name: "index.docker.io is docker.io", in: "index.docker.io/user/app", want: Reference{Registry: "docker.io", Repository: "user/app"}},
-		{name: "NV2_REGISTRY for a bare name", in: "net-monitor:v1", env: "localhost:5000", want: Reference{Registry: "localhost:5000", Repository: "net-monitor", Tag: "v1"}},
-		{name: "NV2_REGISTRY with namespace", in: "net-monitor:v1", env: "registry.example.com/team", want: Reference{Registry: "registry.example.com", Repository: "team/net-monitor", Tag: "v1"}},
-		{name: "NV2_REGISTRY ignored when host given", in: "ghcr.io/a/b:v1", env: "localhost:5000", want: Reference{Registry: "ghcr.io", Repository: "a/b", Tag: "v1"}},
+		{name: "default registry for a bare name", in: "net-monitor:v1", defaultRegistry: "localhost:5000", want: Reference{Registry: "localhost:5000", Repository: "net-monitor", Tag: "v1"}},
+		{name: "default registry with namespace", in: "net-monitor:v1", defaultRegistry: "registry.example.com/team", want: Reference{Registry: "registry.example.com", Repository: "team/net-monitor", Tag: "v1"}},
+		{name: "default registry ignored when host given", in: "ghcr.io/a/b:v1", defaultRegistry: "localhost:5000", want: Reference{Registry: "ghcr.io", Repository: "a/b", Tag: "v1"}},
 		{name: "localhost host", in: "localhost/x", want: Reference{Registry: "localhost", Repository: "x"}},
 		{name: "host with port and digest", in: "127.0.0.1:5000/net-monitor@" + testDigest, want: Reference{Registry: "127.0.0.1:5000", Repository: "net-monitor", Digest: testDigest}},
 		{name: "tag and digest", in: "example.com/a/b:v1@" + testDigest, want: Reference{Registry: "example.com", Repository: "a/b", Tag: "v1", Digest: testDigest}},
@@ -33,13 +33,12 @@ func TestParseReference(t *testing.T) {
 		{name: "bad digest", in: "example.com/x@sha256:abc", wantErr: "invalid digest"},
 		{name: "empty digest", in: "example.com/x@", wantErr: "empty digest"},
 		{name: "bad host", in: "exa mple.com/x", wantErr: "white space"},
-		{name: "bad NV2_REGISTRY", in: "x", env: "bad host!", wantErr: "NV2_REGISTRY"},
+		{name: "bad default registry", in: "x", defaultRegistry: "bad host!", wantErr: "default registry"},
 		{name: "repository ends with separator", in: "example.com/x/", wantErr: "invalid repository"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			t.Setenv(EnvRegistry, tt.env)
-			got, err := ParseReference(tt.in)
+			got, err := ParseReference(tt.in, tt.defaultRegistry)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("ParseReference(%q) = %+v, %v; want error containing %q", tt.in, got, err, tt.wantErr)
@@ -55,7 +54,7 @@ func TestParseReference(t *testing.T) {
 			if got != tt.want {
 				t.Fatalf("ParseReference(%q) = %+v, want %+v", tt.in, got, tt.want)
 			}
-			again, err := ParseReference(got.String())
+			again, err := ParseReference(got.String(), "")
 			if err != nil || again != got {
 				t.Fatalf("String() %q does not parse back: %+v, %v", got.String(), again, err)
 			}
@@ -120,16 +119,15 @@ func FuzzParseReference(f *testing.F) {
 	for _, s := range []string{"alpine", "a/b:c", "localhost:5000/x@" + testDigest, "example.com/a/b:v1@" + testDigest, "[::1]:5000/x", "x:", "@", "a//b", "A/B"} {
 		f.Add(s)
 	}
-	f.Setenv(EnvRegistry, "")
 	f.Fuzz(func(t *testing.T, s string) {
-		r, err := ParseReference(s)
+		r, err := ParseReference(s, "")
 		if err != nil {
 			return
 		}
 		if r.Registry == "" || r.Repository == "" || r.Layout != "" {
 			t.Fatalf("ParseReference(%q) accepted an incomplete reference %+v", s, r)
 		}
-		again, err := ParseReference(r.String())
+		again, err := ParseReference(r.String(), "")
 		if err != nil || again != r {
 			t.Fatalf("ParseReference(%q) = %+v; its String %q parses to %+v, %v", s, r, r.String(), again, err)
 		}

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/nv2-signing/nv2/internal/testregistry"
+	"github.com/nv2-signing/nv2/pkg/signature"
 	"github.com/nv2-signing/nv2/pkg/spec"
 )
 
@@ -20,7 +21,7 @@ func TestReferrersPaging(t *testing.T) {
 	tg := remoteTarget(t, reg, "net-monitor")
 	want := map[string]bool{}
 	for i := range signatures {
-		d, err := tg.PushSignature(ctx, subject, testEnvelope(fmt.Sprint(i)), SignatureOptions{})
+		d, err := pushSignature(ctx, tg, subject, testEnvelope(fmt.Sprint(i)), signature.ArtifactOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -59,11 +60,11 @@ func TestReferrersTree(t *testing.T) {
 			reg := testregistry.Start(t, kind)
 			subject := testregistry.PushImage(t, reg, "net-monitor", "v1", "a")
 			tg := remoteTarget(t, reg, "net-monitor")
-			sig1, err := tg.PushSignature(ctx, subject, testEnvelope("level1"), SignatureOptions{})
+			sig1, err := pushSignature(ctx, tg, subject, testEnvelope("level1"), signature.ArtifactOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}
-			sig2, err := tg.PushSignature(ctx, sig1, testEnvelope("level2"), SignatureOptions{})
+			sig2, err := pushSignature(ctx, tg, sig1, testEnvelope("level2"), signature.ArtifactOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -101,7 +102,7 @@ func TestReferrersFilterOnMisreportingRegistry(t *testing.T) {
 	attach := packForm(t, repo, subject, formsForTest[1], testEnvelope("attach"))
 	packForm(t, repo, subject, formsForTest[3], testEnvelope("sbom"))
 	packForm(t, repo, subject, formsForTest[4], testEnvelope("other"))
-	native, err := remoteTarget(t, reg, "net-monitor").PushSignature(ctx, subject, testEnvelope("nv2"), SignatureOptions{})
+	native, err := pushSignature(ctx, remoteTarget(t, reg, "net-monitor"), subject, testEnvelope("nv2"), signature.ArtifactOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

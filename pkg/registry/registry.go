@@ -1,5 +1,5 @@
-// Package registry stores and finds nv2 signatures as OCI 1.1 referrers, in
-// remote registries and OCI image layouts alike, on top of oras-go v2.
+// Package registry stores and finds artifacts and their OCI 1.1 referrers, in
+// remote repositories and OCI image layouts alike, on top of oras-go v2.
 package registry
 
 import (
@@ -17,16 +17,15 @@ import (
 	"sync"
 	"time"
 
-	"oras.land/oras-go/v2/errdef"
 	"oras.land/oras-go/v2/registry/remote/auth"
 	"oras.land/oras-go/v2/registry/remote/credentials"
 	"oras.land/oras-go/v2/registry/remote/retry"
+
+	"github.com/nv2-signing/nv2/pkg/registry/internal/distribution"
 )
 
-// ErrNotFound is wrapped by every error that means "no such tag, manifest,
-// blob or layout". It is oras-go's errdef.ErrNotFound, so errors.Is works
-// with either name.
-var ErrNotFound = errdef.ErrNotFound
+// maxParallel bounds the requests one call sends at once.
+const maxParallel = 8
 
 // Options configure a Client. The zero value talks HTTPS to non-loopback
 // registries with the docker config's credentials.
@@ -66,7 +65,7 @@ type Client struct {
 	auth *auth.Client
 
 	mu           sync.Mutex
-	capabilities map[string]*capability // host/repository -> referrers API support
+	capabilities map[string]*distribution.Capability // host/repository -> what was learned
 }
 
 // NewClient builds a Client from opts. It reads the CA file and the docker
@@ -104,15 +103,15 @@ func NewClient(opts Options) (*Client, error) {
 	if opts.UserAgent != "" {
 		ac.SetUserAgent(opts.UserAgent)
 	}
-	return &Client{opts: opts, auth: ac, capabilities: map[string]*capability{}}, nil
+	return &Client{opts: opts, auth: ac, capabilities: map[string]*distribution.Capability{}}, nil
 }
 
-// credentialFunc resolves credentials: the -u/-p override for every host,
+// credentialFunc resolves credentials: Options.Username and Password for every host,
 // else the docker config with its credential helpers.
 func credentialFunc(opts Options) (auth.CredentialFunc, error) {
 	if opts.Username != "" || opts.Password != "" {
 		if opts.Username == "" {
-			return nil, errors.New("a password was given without a username; pass both (-u and -p)")
+			return nil, errors.New("a password was given without a username")
 		}
 		cred := auth.Credential{Username: opts.Username, Password: opts.Password}
 		return func(_ context.Context, _ string) (auth.Credential, error) { return cred, nil }, nil
@@ -130,7 +129,7 @@ func credentialFunc(opts Options) (auth.CredentialFunc, error) {
 		store, err = credentials.NewStoreFromDocker(credentials.StoreOptions{})
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read docker config %s: %w; fix or remove it, or pass credentials with -u/-p", path, err)
+		return nil, &DockerConfigError{Path: path, Err: err}
 	}
 	return credentials.Credential(store), nil
 }
@@ -155,13 +154,13 @@ func isLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// capabilityFor returns the shared referrers-API knowledge for a repository.
-func (c *Client) capabilityFor(key string) *capability {
+// capabilityFor returns what the Client learned about a repository.
+func (c *Client) capabilityFor(key string) *distribution.Capability {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	cp, ok := c.capabilities[key]
 	if !ok {
-		cp = &capability{}
+		cp = &distribution.Capability{}
 		c.capabilities[key] = cp
 	}
 	return cp

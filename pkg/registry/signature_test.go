@@ -18,7 +18,9 @@ import (
 	"oras.land/oras-go/v2/errdef"
 
 	"github.com/nv2-signing/nv2/internal/testregistry"
+	"github.com/nv2-signing/nv2/pkg/signature"
 	"github.com/nv2-signing/nv2/pkg/spec"
+	"github.com/nv2-signing/nv2/pkg/trust"
 )
 
 const thumbprint = "aabbccddeeff00112233445566778899aabbccddeeff00112233445566778899"
@@ -60,7 +62,7 @@ func TestPushSignatureRoundTrip(t *testing.T) {
 			tg := remoteTarget(t, reg, "net-monitor")
 			env := testEnvelope("one")
 			created := time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
-			desc, err := tg.PushSignature(ctx, subject, env, SignatureOptions{Thumbprints: []string{thumbprint}, Created: created})
+			desc, err := pushSignature(ctx, tg, subject, env, signature.ArtifactOptions{Thumbprints: []string{thumbprint}, Created: created})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -104,7 +106,7 @@ func TestPushSignatureRoundTrip(t *testing.T) {
 			if len(refs) != 1 || refs[0].Digest != desc.Digest || refs[0].Annotations[spec.AnnotationThumbprints] == "" {
 				t.Fatalf("referrers %+v", refs)
 			}
-			sig, err := tg.FetchSignature(ctx, refs[0])
+			sig, err := trust.FetchSignature(ctx, tg, refs[0])
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -113,7 +115,7 @@ func TestPushSignatureRoundTrip(t *testing.T) {
 			}
 
 			// Idempotent: the same envelope again leaves one referrer.
-			again, err := remoteTarget(t, reg, "net-monitor").PushSignature(ctx, subject, env, SignatureOptions{Thumbprints: []string{thumbprint}, Created: created})
+			again, err := pushSignature(ctx, remoteTarget(t, reg, "net-monitor"), subject, env, signature.ArtifactOptions{Thumbprints: []string{thumbprint}, Created: created})
 			if err != nil || again.Digest != desc.Digest {
 				t.Fatalf("second push: %v, %s != %s", err, again.Digest, desc.Digest)
 			}
@@ -144,7 +146,7 @@ func TestPushSignatureRoundTrip(t *testing.T) {
 			// signing time is the creation time.
 			var twice []ocispec.Descriptor
 			for range 2 {
-				d, err := remoteTarget(t, reg, "net-monitor").PushSignature(ctx, subject, testEnvelope("two"), SignatureOptions{})
+				d, err := pushSignature(ctx, remoteTarget(t, reg, "net-monitor"), subject, testEnvelope("two"), signature.ArtifactOptions{})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -198,18 +200,18 @@ func TestRequestCounts(t *testing.T) {
 				}
 			}
 			measure("sign, first signature in the repository", lim.signNewConfig, func() {
-				if _, err := remoteTarget(t, reg, "net-monitor").PushSignature(ctx, subject, testEnvelope("1"), SignatureOptions{}); err != nil {
+				if _, err := pushSignature(ctx, remoteTarget(t, reg, "net-monitor"), subject, testEnvelope("1"), signature.ArtifactOptions{}); err != nil {
 					t.Fatal(err)
 				}
 			})
 			shared := remoteTarget(t, reg, "net-monitor")
 			measure("sign, new process", lim.sign, func() {
-				if _, err := shared.PushSignature(ctx, subject, testEnvelope("2"), SignatureOptions{}); err != nil {
+				if _, err := pushSignature(ctx, shared, subject, testEnvelope("2"), signature.ArtifactOptions{}); err != nil {
 					t.Fatal(err)
 				}
 			})
 			measure("sign, Client knows the registry", lim.signKnown, func() {
-				if _, err := shared.PushSignature(ctx, subject, testEnvelope("3"), SignatureOptions{}); err != nil {
+				if _, err := pushSignature(ctx, shared, subject, testEnvelope("3"), signature.ArtifactOptions{}); err != nil {
 					t.Fatal(err)
 				}
 			})
@@ -223,7 +225,7 @@ func TestRequestCounts(t *testing.T) {
 				if err != nil || len(refs) != 3 {
 					t.Fatalf("%d referrers, %v", len(refs), err)
 				}
-				if _, err := tg.FetchSignature(ctx, refs[0]); err != nil {
+				if _, err := trust.FetchSignature(ctx, tg, refs[0]); err != nil {
 					t.Fatal(err)
 				}
 			})
@@ -244,7 +246,7 @@ func TestPushSignatureRunsInParallel(t *testing.T) {
 			subject := testregistry.PushImage(t, reg, "net-monitor", "v1", "a")
 			reg.SetDelay(20 * time.Millisecond)
 			reg.Reset()
-			if _, err := remoteTarget(t, reg, "net-monitor").PushSignature(testCtx(t), subject, testEnvelope("p"), SignatureOptions{}); err != nil {
+			if _, err := pushSignature(testCtx(t), remoteTarget(t, reg, "net-monitor"), subject, testEnvelope("p"), signature.ArtifactOptions{}); err != nil {
 				t.Fatal(err)
 			}
 			if reg.MaxInFlight() < 3 {
@@ -264,7 +266,7 @@ func TestRoundTripLevels(t *testing.T) {
 	ctx := testCtx(t)
 	reg := testregistry.Start(t, testregistry.GGCR)
 	subject := testregistry.PushImage(t, reg, "net-monitor", "v1", "a")
-	if _, err := remoteTarget(t, reg, "net-monitor").PushSignature(ctx, subject, testEnvelope("warm"), SignatureOptions{}); err != nil {
+	if _, err := pushSignature(ctx, remoteTarget(t, reg, "net-monitor"), subject, testEnvelope("warm"), signature.ArtifactOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	reg.SetDelay(d)
@@ -279,7 +281,7 @@ func TestRoundTripLevels(t *testing.T) {
 		}
 	}
 	levels("sign, new process", 3, func() {
-		if _, err := remoteTarget(t, reg, "net-monitor").PushSignature(ctx, subject, testEnvelope("levels"), SignatureOptions{}); err != nil {
+		if _, err := pushSignature(ctx, remoteTarget(t, reg, "net-monitor"), subject, testEnvelope("levels"), signature.ArtifactOptions{}); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -293,7 +295,7 @@ func TestRoundTripLevels(t *testing.T) {
 		if err != nil || len(refs) != 2 {
 			t.Fatalf("%d referrers, %v", len(refs), err)
 		}
-		if _, err := tg.FetchSignature(ctx, refs[0]); err != nil {
+		if _, err := trust.FetchSignature(ctx, tg, refs[0]); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -351,9 +353,9 @@ func TestEveryManifestForm(t *testing.T) {
 		name string
 		// start returns a writer for plain oras-go, the subject, and how to
 		// open the same place with nv2.
-		start func(t *testing.T) (oras.Target, ocispec.Descriptor, func() (*Target, error))
+		start func(t *testing.T) (oras.Target, ocispec.Descriptor, func() (Storage, error))
 	}
-	setups := []setup{{name: "layout", start: func(t *testing.T) (oras.Target, ocispec.Descriptor, func() (*Target, error)) {
+	setups := []setup{{name: "layout", start: func(t *testing.T) (oras.Target, ocispec.Descriptor, func() (Storage, error)) {
 		dir := t.TempDir()
 		subject, err := testregistry.NewImage("a").WriteLayout(dir, "v1")
 		if err != nil {
@@ -363,13 +365,13 @@ func TestEveryManifestForm(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return store, subject, func() (*Target, error) { return OpenLayout(dir) }
+		return store, subject, func() (Storage, error) { return OpenLayout(dir) }
 	}}}
 	for _, kind := range testregistry.Kinds {
-		setups = append(setups, setup{name: string(kind), start: func(t *testing.T) (oras.Target, ocispec.Descriptor, func() (*Target, error)) {
+		setups = append(setups, setup{name: string(kind), start: func(t *testing.T) (oras.Target, ocispec.Descriptor, func() (Storage, error)) {
 			reg := testregistry.Start(t, kind)
 			subject := testregistry.PushImage(t, reg, "net-monitor", "v1", "a")
-			return orasRepo(t, reg, "net-monitor"), subject, func() (*Target, error) { return remoteTarget(t, reg, "net-monitor"), nil }
+			return orasRepo(t, reg, "net-monitor"), subject, func() (Storage, error) { return remoteTarget(t, reg, "net-monitor"), nil }
 		}})
 	}
 	for _, s := range setups {
@@ -409,7 +411,7 @@ func TestEveryManifestForm(t *testing.T) {
 			}
 			for _, d := range all {
 				f := want[d.Digest.String()]
-				_, err := tg.FetchSignature(ctx, d)
+				_, err := trust.FetchSignature(ctx, tg, d)
 				if f.isSignature && err != nil {
 					t.Errorf("%s: FetchSignature: %v", f.name, err)
 				}

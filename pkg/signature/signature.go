@@ -1,5 +1,5 @@
 // Package signature builds, signs, parses and verifies Notary Project v1 JWS
-// signature envelopes. It is pure: no network, no files, no trust decisions.
+// envelopes and the signature manifests that store them. Pure: no network, no files.
 package signature
 
 import (

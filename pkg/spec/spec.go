@@ -1,6 +1,7 @@
 // Package spec holds the names that the Notary Project v1 signature formats and
 // the OCI specifications give to media types, header fields and annotations.
-// It has no logic: the signature and registry packages share these constants.
+// Beyond IsManifestType it has no logic: the signature and registry packages
+// share these names.
 package spec
 
 // Media types of the signature envelope and its payload.
@@ -62,6 +63,17 @@ const (
 	MediaTypeDockerManifest     = "application/vnd.docker.distribution.manifest.v2+json"
 	MediaTypeDockerManifestList = "application/vnd.docker.distribution.manifest.list.v2+json"
 )
+
+// IsManifestType reports whether mt is the media type of a manifest or an
+// index, OCI or Docker: what a signature's subject may be.
+func IsManifestType(mt string) bool {
+	switch mt {
+	case "application/vnd.oci.image.manifest.v1+json", "application/vnd.oci.image.index.v1+json",
+		MediaTypeDockerManifest, MediaTypeDockerManifestList:
+		return true
+	}
+	return false
+}
 
 // Limits on what a registry's referrers listing may hold.
 const (

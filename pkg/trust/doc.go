@@ -1,3 +1,3 @@
 // Package trust decides whether an artifact is trusted: it reads the trust
-// store and trust policy, and joins registry, signature and policy into one verdict.
+// store and trust policy, and joins signatures found in a Source and policy into one verdict.
 package trust

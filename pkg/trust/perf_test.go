@@ -70,13 +70,13 @@ func junk(t testing.TB, subject ocispec.Descriptor, envelopes int, forgedHint []
 }
 
 // perfTarget opens reg/repo with a new Client.
-func perfTarget(t testing.TB, reg *testregistry.Registry, repo string) *registry.Target {
+func perfTarget(t testing.TB, reg *testregistry.Registry, repo string) *registry.Remote {
 	t.Helper()
 	c, err := registry.NewClient(registry.Options{DockerConfig: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ref, err := registry.ParseReference(reg.Host + "/" + repo)
+	ref, err := registry.ParseReference(reg.Host+"/"+repo, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,12 +90,15 @@ func perfTarget(t testing.TB, reg *testregistry.Registry, repo string) *registry
 // pushSigned signs subject as s and pushes the signature with nv2.
 func (s *perfSigner) push(t testing.TB, reg *testregistry.Registry, repo string, subject ocispec.Descriptor, seq int) ocispec.Descriptor {
 	t.Helper()
-	d, err := perfTarget(t, reg, repo).PushSignature(context.Background(), subject, s.envelope(t, subject, seq),
-		registry.SignatureOptions{Thumbprints: nvcrypto.Thumbprints(s.chain)})
+	a, err := signature.NewArtifact(subject, s.envelope(t, subject, seq), signature.ArtifactOptions{Thumbprints: nvcrypto.Thumbprints(s.chain)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return d
+	blobs := []registry.Blob{{Descriptor: a.Manifest.Config, Data: signature.EmptyConfig}, {Descriptor: a.EnvelopeDescriptor, Data: a.Envelope}}
+	if err := perfTarget(t, reg, repo).PushReferrer(context.Background(), subject, registry.Referrer{Descriptor: a.Descriptor, Manifest: a.Raw, Blobs: blobs}); err != nil {
+		t.Fatal(err)
+	}
+	return a.Descriptor
 }
 
 func perfCtx(t testing.TB) context.Context {
@@ -186,17 +189,17 @@ func TestVerifyThousandJunkSignatures(t *testing.T) {
 	}
 }
 
-// reordered lists a Target's referrers with one signature moved to the
+// reordered lists a Remote's referrers with one signature moved to the
 // front or the back: the test decides where the trusted signature is
 // listed, whatever order the registry answers in.
 type reordered struct {
-	*registry.Target
+	*registry.Remote
 	digest digest.Digest
 	last   bool
 }
 
 func (r *reordered) Referrers(ctx context.Context, subject ocispec.Descriptor, artifactType string) ([]ocispec.Descriptor, error) {
-	refs, err := r.Target.Referrers(ctx, subject, artifactType)
+	refs, err := r.Remote.Referrers(ctx, subject, artifactType)
 	var moved *ocispec.Descriptor
 	var rest []ocispec.Descriptor
 	for _, d := range refs {
@@ -236,7 +239,7 @@ func TestVerifyFetchesSignaturesInParallel(t *testing.T) {
 	}
 	good := trusted.push(t, reg, "net-monitor", subject, 0)
 	reg.SetDelay(delay)
-	src := &reordered{Target: perfTarget(t, reg, "net-monitor"), digest: good.Digest, last: true}
+	src := &reordered{Remote: perfTarget(t, reg, "net-monitor"), digest: good.Digest, last: true}
 	res, n := verifyCount(t, reg, v, src, "v1")
 	levels, inFlight := reg.Levels(), reg.MaxInFlight()
 	t.Logf("%d requests, %d levels, %d in flight at most, %d tried: %v", n, levels, inFlight, res.Tried, reg.Requests())
@@ -273,7 +276,7 @@ func TestVerifyStopsAtTheFirstVerified(t *testing.T) {
 	// One request at a time: the trusted signature, listed first, is the
 	// only one fetched.
 	v.Concurrency = 1
-	src := &reordered{Target: perfTarget(t, reg, "net-monitor"), digest: good.Digest}
+	src := &reordered{Remote: perfTarget(t, reg, "net-monitor"), digest: good.Digest}
 	res, n := verifyCount(t, reg, v, src, subject.Digest.String())
 	if res.Tried != 1 || n != 3 {
 		t.Errorf("concurrency 1: tried %d signatures in %d requests, want 1 in 3 (list, manifest, envelope): %v", res.Tried, n, reg.Requests())

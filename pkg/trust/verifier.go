@@ -13,18 +13,9 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	nvcrypto "github.com/nv2-signing/nv2/pkg/crypto"
-	"github.com/nv2-signing/nv2/pkg/registry"
 	"github.com/nv2-signing/nv2/pkg/signature"
 	"github.com/nv2-signing/nv2/pkg/spec"
 )
-
-// Source is where signatures are found: a remote repository or an OCI image
-// layout (*registry.Target satisfies it).
-type Source interface {
-	Resolve(ctx context.Context, reference string) (ocispec.Descriptor, error)
-	Referrers(ctx context.Context, subject ocispec.Descriptor, artifactType string) ([]ocispec.Descriptor, error)
-	FetchSignature(ctx context.Context, desc ocispec.Descriptor) (*registry.Signature, error)
-}
 
 // Status is the verdict for one artifact.
 type Status string
@@ -289,7 +280,7 @@ func (v *Verifier) fetchAndCheck(ctx context.Context, src Source, rule *Rule, su
 	if ctx.Err() != nil {
 		return nil
 	}
-	sig, err := src.FetchSignature(ctx, desc)
+	sig, err := FetchSignature(ctx, src, desc)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil

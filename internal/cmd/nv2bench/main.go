@@ -129,7 +129,7 @@ func junk(args []string) error {
 		usage()
 	}
 	ctx := context.Background()
-	ref, err := registry.ParseReference(fs.Arg(0))
+	ref, err := registry.ParseReference(fs.Arg(0), os.Getenv("NV2_REGISTRY"))
 	if err != nil {
 		return err
 	}
@@ -171,7 +171,7 @@ func images(args []string) error {
 	if fs.NArg() != 1 {
 		usage()
 	}
-	ref, err := registry.ParseReference(fs.Arg(0))
+	ref, err := registry.ParseReference(fs.Arg(0), os.Getenv("NV2_REGISTRY"))
 	if err != nil {
 		return err
 	}
@@ -183,7 +183,7 @@ func images(args []string) error {
 	return nil
 }
 
-func newClientTarget(ref registry.Reference) (*registry.Target, error) {
+func newClientTarget(ref registry.Reference) (*registry.Remote, error) {
 	c, err := registry.NewClient(registry.Options{PlainHTTP: strings.HasPrefix(ref.Registry, "127.")})
 	if err != nil {
 		return nil, err

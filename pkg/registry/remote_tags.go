@@ -6,7 +6,7 @@ import (
 )
 
 // maxTagsForTree bounds the tags read to learn which referrers tag schema
-// indexes exist (see withIndexTags); a repository with more falls back to one
+// indexes exist (see indexTags); a repository with more falls back to one
 // index read per artifact.
 const maxTagsForTree = 100_000
 
@@ -21,12 +21,12 @@ var errTooManyTags = errors.New("too many tags")
 // listing the referrers of 1,000 signatures takes one tag listing instead
 // of 1,000 reads. It returns nil (read every index) otherwise, or when the
 // listing fails or is too long.
-func (t *Target) indexTags(ctx context.Context, n int) map[string]bool {
-	if t.layout != "" || n <= maxParallel || t.cap.load() != capUnsupported {
+func (r *Remote) indexTags(ctx context.Context, n int) map[string]bool {
+	if n <= maxParallel || !r.dist.Cap.Unsupported() {
 		return nil
 	}
 	tags := map[string]bool{}
-	err := t.repo.Tags(ctx, "", func(page []string) error {
+	err := r.repo.Tags(ctx, "", func(page []string) error {
 		for _, tag := range page {
 			tags[tag] = true
 		}

@@ -1,23 +1,21 @@
-package registry
+package distribution
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"oras.land/oras-go/v2/registry/remote/auth"
-	"oras.land/oras-go/v2/registry/remote/errcode"
 )
 
-// maxSinglePost is the largest blob pushed with a single POST. Up to this
+// MaxSinglePost is the largest blob pushed with a single POST. Up to this
 // size sending the content twice (on a registry that ignores it in the
 // POST) costs less than the round trip it saves elsewhere.
-const maxSinglePost = 64 << 10
+const MaxSinglePost = 64 << 10
 
-// pushSmallBlob uploads b, described by desc, in as few requests as the
+// PushBlob uploads b, described by desc, in as few requests as the
 // registry allows: one POST /blobs/uploads/?digest=... carrying the content
 // (the distribution spec's single-POST upload). A registry that supports it
 // answers 201 and the blob is stored in one round trip; one that does not
@@ -25,13 +23,13 @@ const maxSinglePost = 64 << 10
 // content is PUT there (two round trips, what oras-go always takes). No HEAD
 // is sent first: for a blob this small, uploading it again costs no more
 // than asking whether it exists.
-func (t *Target) pushSmallBlob(ctx context.Context, desc ocispec.Descriptor, b []byte) error {
+func (r *Repository) PushBlob(ctx context.Context, desc ocispec.Descriptor, b []byte) error {
 	if int64(len(b)) != desc.Size {
 		return fmt.Errorf("blob %s: %d bytes, descriptor says %d", desc.Digest, len(b), desc.Size)
 	}
-	post := t.repositoryURL() + "/blobs/uploads/?" + url.Values{"digest": {desc.Digest.String()}}.Encode()
+	post := r.URL() + "/blobs/uploads/?" + url.Values{"digest": {desc.Digest.String()}}.Encode()
 	hdr := http.Header{"Content-Type": {"application/octet-stream"}}
-	resp, err := t.do(ctx, http.MethodPost, post, b, hdr, auth.ActionPull, auth.ActionPush)
+	resp, err := r.do(ctx, http.MethodPost, post, b, hdr, auth.ActionPull, auth.ActionPush)
 	if err != nil {
 		return err
 	}
@@ -56,7 +54,7 @@ func (t *Target) pushSmallBlob(ctx context.Context, desc ocispec.Descriptor, b [
 		return fmt.Errorf("blob upload Location %q is on a different host than the registry %q: refused", location.Host, resp.Request.URL.Host)
 	}
 	if resp.Request.URL.Scheme == "https" && location.Scheme != "https" {
-		return fmt.Errorf("blob upload Location %q downgrades from https: refused", redactURL(location))
+		return fmt.Errorf("blob upload Location %q downgrades from https: refused", RedactURL(location))
 	}
 	q := location.Query()
 	q.Set("digest", desc.Digest.String())
@@ -64,7 +62,7 @@ func (t *Target) pushSmallBlob(ctx context.Context, desc ocispec.Descriptor, b [
 	if a := resp.Request.Header.Get("Authorization"); a != "" {
 		hdr.Set("Authorization", a) // the token of the POST, as oras-go does
 	}
-	put, err := t.do(ctx, http.MethodPut, location.String(), b, hdr, auth.ActionPull, auth.ActionPush)
+	put, err := r.do(ctx, http.MethodPut, location.String(), b, hdr, auth.ActionPull, auth.ActionPush)
 	if err != nil {
 		return err
 	}
@@ -88,11 +86,4 @@ func sameHost(a, b *url.URL) bool {
 		return "80"
 	}
 	return a.Hostname() == b.Hostname() && port(a) == port(b)
-}
-
-// isBlobUnknown reports whether err is a registry's answer that a manifest
-// names a blob it does not hold.
-func isBlobUnknown(err error) bool {
-	var er *errcode.ErrorResponse
-	return errors.As(err, &er) && (hasCode(er, errcode.ErrorCodeManifestBlobUnknown) || hasCode(er, errcode.ErrorCodeBlobUnknown))
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"io"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -67,34 +68,39 @@ func runInspect(c *cli.Context) error {
 			printf(w, "  no signatures\n")
 		}
 		for _, s := range res.Signatures {
-			printf(w, "└── signature %s\n", s.Digest)
-			if s.Error != "" {
-				printf(w, "    error: %s\n", s.Error)
-				continue
-			}
-			printf(w, "    algorithm:     %s\n", s.Algorithm)
-			printf(w, "    signing time:  %s\n", formatTime(*s.SigningTime))
-			exp := "never"
-			if s.Expiry != nil {
-				exp = formatTime(*s.Expiry)
-			}
-			printf(w, "    expiry:        %s\n", exp)
-			if s.SigningAgent != "" {
-				printf(w, "    signing agent: %s\n", s.SigningAgent)
-			}
-			for _, k := range sortedKeys(s.Annotations) {
-				printf(w, "    metadata:      %s=%s\n", k, s.Annotations[k])
-			}
-			for i, cert := range s.Certificates {
-				printf(w, "    certificate %d:\n", i)
-				printf(w, "      subject:    %s\n", cert.Subject)
-				printf(w, "      issuer:     %s\n", cert.Issuer)
-				printf(w, "      valid:      %s to %s\n", formatTime(cert.NotBefore), formatTime(cert.NotAfter))
-				printf(w, "      sha256:     %s\n", cert.Thumbprint)
-			}
+			s.printText(w)
 		}
 		return nil
 	})
+}
+
+// printText prints one signature as inspect shows it.
+func (s inspectSignature) printText(w io.Writer) {
+	printf(w, "└── signature %s\n", s.Digest)
+	if s.Error != "" {
+		printf(w, "    error: %s\n", s.Error)
+		return
+	}
+	printf(w, "    algorithm:     %s\n", s.Algorithm)
+	printf(w, "    signing time:  %s\n", formatTime(*s.SigningTime))
+	exp := "never"
+	if s.Expiry != nil {
+		exp = formatTime(*s.Expiry)
+	}
+	printf(w, "    expiry:        %s\n", exp)
+	if s.SigningAgent != "" {
+		printf(w, "    signing agent: %s\n", s.SigningAgent)
+	}
+	for _, k := range sortedKeys(s.Annotations) {
+		printf(w, "    metadata:      %s=%s\n", k, s.Annotations[k])
+	}
+	for i, cert := range s.Certificates {
+		printf(w, "    certificate %d:\n", i)
+		printf(w, "      subject:    %s\n", cert.Subject)
+		printf(w, "      issuer:     %s\n", cert.Issuer)
+		printf(w, "      valid:      %s to %s\n", formatTime(cert.NotBefore), formatTime(cert.NotAfter))
+		printf(w, "      sha256:     %s\n", cert.Thumbprint)
+	}
 }
 
 // toInspectSignature renders one signature Inspect read.

@@ -118,7 +118,11 @@ func (r *verifyResult) printText(c *cli.Context) {
 		case exitNoSignature:
 			printf(ew, "  sign it with '%s sign', or check that REF names the image you meant\n", c.App.Name)
 		case exitNotVerified:
-			printf(ew, "  no signature is from a signer your trust settings accept; check --cert or the trust policy ('%s policy show')\n", c.App.Name)
+			show := "policy show"
+			if strings.Contains(c.Command.HelpName, " blob ") {
+				show = "blob policy show"
+			}
+			printf(ew, "  no signature is from a signer your trust settings accept; check --cert or the trust policy ('%s %s')\n", c.App.Name, show)
 		}
 	}
 }

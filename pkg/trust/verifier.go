@@ -101,38 +101,57 @@ func NewCertVerifier(certs []*x509.Certificate) *Verifier {
 // NewPolicyVerifier applies a trust policy document, loading the trust
 // stores it names from cfg when a repository first needs them.
 func NewPolicyVerifier(doc *PolicyDocument, cfg Config) *Verifier {
+	return cachedRules(cfg, func(scope string) (*policyRule, error) {
+		p, err := doc.PolicyFor(scope)
+		if err != nil {
+			return nil, err
+		}
+		return &policyRule{p.Name, p.SignatureVerification, p.TrustStores, p.TrustedIdentities}, nil
+	})
+}
+
+// policyRule is what a policy entry, OCI or blob, says about trust.
+type policyRule struct {
+	name         string
+	verification SignatureVerification
+	stores, ids  []string
+}
+
+// cachedRules makes a Verifier whose rule for a scope is the policy entry
+// find returns, with its trust stores loaded from cfg once per policy.
+func cachedRules(cfg Config, find func(scope string) (*policyRule, error)) *Verifier {
 	var mu sync.Mutex
 	cache := map[string]*Rule{}
 	return &Verifier{rule: func(scope string) (*Rule, error) {
-		p, err := doc.PolicyFor(scope)
+		p, err := find(scope)
 		if err != nil {
 			return nil, err
 		}
 		mu.Lock()
 		defer mu.Unlock()
-		if r, ok := cache[p.Name]; ok {
+		if r, ok := cache[p.name]; ok {
 			return r, nil
 		}
-		r := &Rule{Name: p.Name, Level: p.SignatureVerification.Level, actions: actions(p.SignatureVerification.Level, p.SignatureVerification.Override)}
-		for _, ts := range p.TrustStores {
+		r := &Rule{Name: p.name, Level: p.verification.Level, actions: actions(p.verification.Level, p.verification.Override)}
+		for _, ts := range p.stores {
 			certs, err := cfg.Certificates(ts)
 			if err != nil {
-				return nil, fmt.Errorf("trust policy %q: %w", p.Name, err)
+				return nil, fmt.Errorf("trust policy %q: %w", p.name, err)
 			}
 			r.Anchors = append(r.Anchors, certs...)
 		}
-		for _, s := range p.TrustedIdentities {
+		for _, s := range p.ids {
 			if s == "*" {
 				r.identities = nil
 				break
 			}
 			id, err := parseIdentity(s)
 			if err != nil {
-				return nil, fmt.Errorf("trust policy %q: %w", p.Name, err)
+				return nil, fmt.Errorf("trust policy %q: %w", p.name, err)
 			}
 			r.identities = append(r.identities, id)
 		}
-		cache[p.Name] = r
+		cache[p.name] = r
 		return r, nil
 	}}
 }

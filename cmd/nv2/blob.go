@@ -57,11 +57,7 @@ type blobSignResult struct {
 }
 
 func runBlobSign(c *cli.Context) error {
-	file, err := oneArg(c, "file (or - for the standard input)")
-	if err != nil {
-		return err
-	}
-	asJSON, err := jsonOutput(c)
+	file, asJSON, err := argAndFormat(c, "file (or - for the standard input)")
 	if err != nil {
 		return err
 	}
@@ -119,11 +115,7 @@ func blobVerifyCommand() *cli.Command {
 }
 
 func runBlobVerify(c *cli.Context) error {
-	file, err := oneArg(c, "file (or - for the standard input)")
-	if err != nil {
-		return err
-	}
-	asJSON, err := jsonOutput(c)
+	file, asJSON, err := argAndFormat(c, "file (or - for the standard input)")
 	if err != nil {
 		return err
 	}
@@ -168,11 +160,7 @@ type blobInspectResult struct {
 }
 
 func runBlobInspect(c *cli.Context) error {
-	sig, err := oneArg(c, "signature file")
-	if err != nil {
-		return err
-	}
-	asJSON, err := jsonOutput(c)
+	sig, asJSON, err := argAndFormat(c, "signature file")
 	if err != nil {
 		return err
 	}

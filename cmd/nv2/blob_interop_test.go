@@ -52,14 +52,7 @@ func TestBlobInteropNotationVerifiesNv2(t *testing.T) {
 		for _, v := range blobInteropVariants {
 			t.Run(keyType+"/"+v.name, func(t *testing.T) {
 				file := writeFile(t, t.TempDir(), "model.bin", blob)
-				args := []string{"blob", "sign", "--key", key, "--cert", cert}
-				if v.mediaType != "" {
-					args = append(args, "--media-type", v.mediaType)
-				}
-				for k, val := range v.metadata {
-					args = append(args, "-a", k+"="+val)
-				}
-				c.must(0, append(args, file)...)
+				c.must(0, variantArgs([]string{"blob", "sign", "--key", key, "--cert", cert}, v.mediaType, v.metadata, file)...)
 				envelope, err := os.ReadFile(file + ".jws.sig")
 				if err != nil {
 					t.Fatal(err)
@@ -93,14 +86,7 @@ func TestBlobInteropNv2VerifiesNotation(t *testing.T) {
 				if err := os.WriteFile(sig, notationSignBlob(t, key, cert, blob, v.mediaType, v.metadata), 0o644); err != nil {
 					t.Fatal(err)
 				}
-				args := []string{"blob", "verify", "--cert", ca, "--signature", sig}
-				if v.mediaType != "" {
-					args = append(args, "--media-type", v.mediaType)
-				}
-				for k, val := range v.metadata {
-					args = append(args, "-a", k+"="+val)
-				}
-				r := c.must(0, append(args, file)...)
+				r := c.must(0, variantArgs([]string{"blob", "verify", "--cert", ca, "--signature", sig}, v.mediaType, v.metadata, file)...)
 				if !strings.Contains(r.stdout, "Verified "+file+"@") {
 					t.Fatalf("verify output:\n%s", r.stdout)
 				}
@@ -111,6 +97,17 @@ func TestBlobInteropNv2VerifiesNotation(t *testing.T) {
 			})
 		}
 	}
+}
+
+// variantArgs adds --media-type and -a flags for a variant, then file.
+func variantArgs(args []string, mediaType string, metadata map[string]string, file string) []string {
+	if mediaType != "" {
+		args = append(args, "--media-type", mediaType)
+	}
+	for k, v := range metadata {
+		args = append(args, "-a", k+"="+v)
+	}
+	return append(args, file)
 }
 
 func loadCerts(t *testing.T, path string) []*x509.Certificate {

@@ -53,11 +53,7 @@ func runBlobPolicyImport(c *cli.Context) error {
 }
 
 func runBlobPolicyShow(c *cli.Context) error {
-	asJSON, err := jsonOutput(c)
-	if err != nil {
-		return err
-	}
-	cfg, err := trust.DefaultConfig()
+	cfg, asJSON, err := configAndFormat(c)
 	if err != nil {
 		return err
 	}

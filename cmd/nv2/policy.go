@@ -81,11 +81,7 @@ func importPolicy(c *cli.Context, kind string, install func(trust.Config, []byte
 }
 
 func runPolicyShow(c *cli.Context) error {
-	asJSON, err := jsonOutput(c)
-	if err != nil {
-		return err
-	}
-	cfg, err := trust.DefaultConfig()
+	cfg, asJSON, err := configAndFormat(c)
 	if err != nil {
 		return err
 	}

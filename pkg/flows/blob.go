@@ -195,20 +195,8 @@ func NewBlobVerifier(opts TrustOptions) (*trust.Verifier, error) {
 	if len(opts.CertFiles) > 0 {
 		return NewVerifier(opts) // refuses a policy file beside them
 	}
-	cfg, err := configOf(opts.Config)
+	doc, cfg, err := policyDocument(opts, trust.ParseBlobPolicy, trust.Config.LoadBlobPolicy)
 	if err != nil {
-		return nil, err
-	}
-	var doc *trust.BlobPolicyDocument
-	if opts.PolicyFile != "" {
-		data, err := os.ReadFile(opts.PolicyFile)
-		if err != nil {
-			return nil, fmt.Errorf("reading the blob trust policy: %w", err)
-		}
-		if doc, err = trust.ParseBlobPolicy(data); err != nil {
-			return nil, fmt.Errorf("%s: %w", opts.PolicyFile, err)
-		}
-	} else if doc, err = cfg.LoadBlobPolicy(); err != nil {
 		return nil, err
 	}
 	return trust.NewBlobPolicyVerifier(doc, cfg), nil

@@ -43,16 +43,10 @@ func ParseBlobPolicy(data []byte) (*BlobPolicyDocument, error) {
 	names := map[string]bool{}
 	global := ""
 	for i, p := range doc.TrustPolicies {
-		fail := func(format string, a ...any) error {
-			return &PolicyError{Line: line(i), Reason: fmt.Sprintf("policy %q: ", p.Name) + fmt.Sprintf(format, a...)}
+		fail, err := checkName(names, i, line(i), p.Name)
+		if err != nil {
+			return nil, err
 		}
-		if p.Name == "" {
-			return nil, &PolicyError{Line: line(i), Reason: fmt.Sprintf("policy #%d has no name", i+1)}
-		}
-		if names[p.Name] {
-			return nil, fail("the name is used by another policy: names must be unique")
-		}
-		names[p.Name] = true
 		if p.GlobalPolicy {
 			if global != "" {
 				return nil, fail("policy %q is already the global policy: at most one may set globalPolicy", global)

@@ -58,19 +58,29 @@ func VerifyIntegrity(envelope []byte, subject ocispec.Descriptor) (*signature.En
 // Subject needs a digest; its size and media type are compared when set.
 // Result.Signature.Digest (or Rejected[0].Digest) is the envelope's digest.
 func (v *Verifier) VerifyDetached(scope string, envelope []byte, subject ocispec.Descriptor) *Result {
+	res, rule := v.detachedRule(scope, subject)
+	if rule == nil {
+		return res
+	}
+	return detachedVerdict(res, envelope, v.Check(rule, envelope, subject))
+}
+
+// detachedRule starts the verdict on a detached envelope for subject with
+// the rule for scope. A nil rule means the verdict is already known: Failed (no rule
+// applies) or Skipped (level skip).
+func (v *Verifier) detachedRule(scope string, subject ocispec.Descriptor) (*Result, *Rule) {
 	res := &Result{Subject: subject}
 	rule, err := v.rule(scope)
 	if err != nil {
 		res.Status, res.Err = Failed, err
-		return res
+		return res, nil
 	}
 	res.Policy, res.Level = rule.Name, rule.Level
 	if rule.Level == LevelSkip {
 		res.Status = Skipped
-		return res
+		return res, nil
 	}
-	r := v.Check(rule, envelope, subject)
-	return detachedVerdict(res, envelope, r)
+	return res, rule
 }
 
 // detachedVerdict records the outcome r of checking the one detached
@@ -106,15 +116,8 @@ type HashBlob func(alg digest.Algorithm) (digest.Digest, int64, error)
 // envelope passed these checks, so a bad signature costs no read of the
 // blob; an error from hash makes the status Failed.
 func (v *Verifier) VerifyBlob(scope string, envelope []byte, mediaType string, hash HashBlob) *Result {
-	res := &Result{}
-	rule, err := v.rule(scope)
-	if err != nil {
-		res.Status, res.Err = Failed, err
-		return res
-	}
-	res.Policy, res.Level = rule.Name, rule.Level
-	if rule.Level == LevelSkip {
-		res.Status = Skipped
+	res, rule := v.detachedRule(scope, ocispec.Descriptor{})
+	if rule == nil {
 		return res
 	}
 	env, err := signature.Verify(envelope)

@@ -80,16 +80,10 @@ func ParsePolicy(data []byte) (*PolicyDocument, error) {
 	names := map[string]bool{}
 	scopes := map[string]string{}
 	for i, p := range doc.TrustPolicies {
-		fail := func(format string, a ...any) error {
-			return &PolicyError{Line: line(i), Reason: fmt.Sprintf("policy %q: ", p.Name) + fmt.Sprintf(format, a...)}
+		fail, err := checkName(names, i, line(i), p.Name)
+		if err != nil {
+			return nil, err
 		}
-		if p.Name == "" {
-			return nil, &PolicyError{Line: line(i), Reason: fmt.Sprintf("policy #%d has no name", i+1)}
-		}
-		if names[p.Name] {
-			return nil, fail("the name is used by another policy: names must be unique")
-		}
-		names[p.Name] = true
 		if len(p.RegistryScopes) == 0 {
 			return nil, fail(`no registryScopes: list repositories such as "registry.example/app", or "*"`)
 		}
@@ -139,6 +133,22 @@ func decodeDocument(data []byte, doc any, header func() (version string, policie
 		}
 		return 0
 	}, nil
+}
+
+// checkName checks that the i-th policy, on line, has a name no earlier
+// one has (names holds those), and returns how to report its problems.
+func checkName(names map[string]bool, i, line int, name string) (fail func(format string, a ...any) error, err error) {
+	fail = func(format string, a ...any) error {
+		return &PolicyError{Line: line, Reason: fmt.Sprintf("policy %q: ", name) + fmt.Sprintf(format, a...)}
+	}
+	if name == "" {
+		return nil, &PolicyError{Line: line, Reason: fmt.Sprintf("policy #%d has no name", i+1)}
+	}
+	if names[name] {
+		return nil, fail("the name is used by another policy: names must be unique")
+	}
+	names[name] = true
+	return fail, nil
 }
 
 // checkRule validates what every trust policy entry, OCI or blob, holds:

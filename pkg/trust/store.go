@@ -56,33 +56,30 @@ var ErrNoBlobPolicyFile = errors.New("no blob trust policy is configured")
 // LoadPolicy reads the configured trust policy. When there is none it
 // returns an error wrapping ErrNoPolicy.
 func (c Config) LoadPolicy() (*PolicyDocument, error) {
-	data, err := readPolicyFile(c.PolicyPath(), ErrNoPolicy)
-	if err != nil {
-		return nil, err
-	}
-	doc, err := ParsePolicy(data)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", c.PolicyPath(), err)
-	}
-	return doc, nil
+	return loadPolicy(c.PolicyPath(), ErrNoPolicy, ParsePolicy)
 }
 
 // LoadBlobPolicy reads the configured blob trust policy. When there is none
 // it returns an error wrapping ErrNoBlobPolicyFile.
 func (c Config) LoadBlobPolicy() (*BlobPolicyDocument, error) {
-	data, err := readPolicyFile(c.BlobPolicyPath(), ErrNoBlobPolicyFile)
+	return loadPolicy(c.BlobPolicyPath(), ErrNoBlobPolicyFile, ParseBlobPolicy)
+}
+
+// loadPolicy reads and parses the policy document at path, refusing one
+// that other users may write; a missing file wraps missing.
+func loadPolicy[T any](path string, missing error, parse func([]byte) (T, error)) (T, error) {
+	var none T
+	data, err := readPolicyFile(path, missing)
 	if err != nil {
-		return nil, err
+		return none, err
 	}
-	doc, err := ParseBlobPolicy(data)
+	doc, err := parse(data)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", c.BlobPolicyPath(), err)
+		return none, fmt.Errorf("%s: %w", path, err)
 	}
 	return doc, nil
 }
 
-// readPolicyFile reads a policy document at path, refusing one that other
-// users may write; a missing file wraps missing.
 func readPolicyFile(path string, missing error) ([]byte, error) {
 	info, err := os.Stat(path)
 	if errors.Is(err, fs.ErrNotExist) {

@@ -7,10 +7,10 @@ import (
 	"testing"
 
 	"github.com/nv2-signing/nv2/internal/testregistry"
+	"github.com/nv2-signing/nv2/internal/testsign"
 	nvcrypto "github.com/nv2-signing/nv2/pkg/crypto"
 	"github.com/nv2-signing/nv2/pkg/flows"
 	"github.com/nv2-signing/nv2/pkg/registry"
-	"github.com/nv2-signing/nv2/pkg/signature"
 	"github.com/nv2-signing/nv2/pkg/trust"
 )
 
@@ -18,18 +18,8 @@ import (
 // errors.Is and errors.As, on both kinds of registry.
 func TestTypedErrors(t *testing.T) {
 	ctx := context.Background()
-	creds, err := nvcrypto.Generate(nvcrypto.GenerateOptions{CommonName: "signer", CA: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, err := signature.NewSigner(creds.Key, creds.Chain)
-	if err != nil {
-		t.Fatal(err)
-	}
-	other, err := nvcrypto.Generate(nvcrypto.GenerateOptions{CommonName: "other"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	signer, creds := testsign.Signer(t, nvcrypto.GenerateOptions{CommonName: "signer", CA: true})
+	_, other := testsign.Signer(t, nvcrypto.GenerateOptions{CommonName: "other"})
 	trusted := trust.NewCertVerifier([]*x509.Certificate{creds.Chain[len(creds.Chain)-1]})
 	untrusted := trust.NewCertVerifier(other.Chain)
 	rc, err := registry.NewClient(registry.Options{})

@@ -1,6 +1,8 @@
 package trust
 
 import (
+	"github.com/nv2-signing/nv2/internal/testsign"
+
 	"context"
 	"crypto/x509"
 	"fmt"
@@ -29,14 +31,7 @@ type perfSigner struct {
 
 func newPerfSigner(t testing.TB, name string) *perfSigner {
 	t.Helper()
-	creds, err := nvcrypto.Generate(nvcrypto.GenerateOptions{CommonName: name})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := signature.NewSigner(creds.Key, creds.Chain)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, creds := testsign.Signer(t, nvcrypto.GenerateOptions{CommonName: name})
 	return &perfSigner{signer: s, chain: creds.Chain}
 }
 
@@ -44,11 +39,7 @@ func newPerfSigner(t testing.TB, name string) *perfSigner {
 // envelope differs.
 func (s *perfSigner) envelope(t testing.TB, subject ocispec.Descriptor, seq int) []byte {
 	t.Helper()
-	env, err := s.signer.Sign(signature.SignRequest{Target: subject, SigningTime: time.Now().Add(-time.Duration(seq+1) * time.Second)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return env
+	return testsign.Sign(t, s.signer, signature.SignRequest{Target: subject, SigningTime: time.Now().Add(-time.Duration(seq+1) * time.Second)})
 }
 
 // junk returns envelopes of subject from untrusted signers: a few keys, each

@@ -55,9 +55,10 @@ func serve(t testing.TB, h http.Handler) string {
 }
 
 // proxy forwards RFC 3161 requests to the real TSA after change rewrote
-// them, and answers with status (0: the TSA's own), so that the client gets a
-// genuine token that answers another request than its own.
-func proxy(t testing.TB, tsa *testtsa.TSA, status int, change func(*tspclient.Request)) string {
+// them, and answers with status (0: the TSA's own) and pad zero bytes after
+// the TSA's answer, so that the client gets a genuine token that answers
+// another request than its own.
+func proxy(t testing.TB, tsa *testtsa.TSA, status, pad int, change func(*tspclient.Request)) string {
 	return serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		var req tspclient.Request
@@ -86,6 +87,7 @@ func proxy(t testing.TB, tsa *testtsa.TSA, status int, change func(*tspclient.Re
 		w.Header().Set("Content-Type", timestamp.MediaTypeReply)
 		w.WriteHeader(status)
 		w.Write(answer)
+		w.Write(make([]byte, pad))
 	}))
 }
 
@@ -163,13 +165,19 @@ var (
 	oidCodeSigning  = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 3, 3}
 )
 
-// selfMadeToken is a token over message signed by p's leaf, made with the
-// RFC 3161 library sigstore's TSA uses.
+// selfMadeToken is a token over message signed by p's leaf, made now with
+// the RFC 3161 library sigstore's TSA uses.
 func selfMadeToken(t testing.TB, p testPKI, message []byte) []byte {
+	t.Helper()
+	return selfMadeTokenAt(t, p, message, time.Now())
+}
+
+// selfMadeTokenAt is a token whose genTime claims at.
+func selfMadeTokenAt(t testing.TB, p testPKI, message []byte, at time.Time) []byte {
 	t.Helper()
 	h := sha256Sum(message)
 	ts := digitorus.Timestamp{
-		HashAlgorithm: crypto.SHA256, HashedMessage: h, Time: time.Now().UTC(),
+		HashAlgorithm: crypto.SHA256, HashedMessage: h, Time: at.UTC(),
 		Policy: asn1.ObjectIdentifier{1, 2, 3}, AddTSACertificate: true, Nonce: big.NewInt(1),
 	}
 	der, err := ts.CreateResponseWithOpts(p.leaf, p.leafKey, crypto.SHA256)

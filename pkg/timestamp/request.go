@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto"
 	"crypto/x509"
+	"encoding/asn1"
 	"fmt"
 	"io"
 	"net/http"
@@ -34,7 +35,7 @@ const (
 // client nil means http.DefaultClient; its timeout and ctx bound the exchange.
 // Failures to reach the TSA or HTTP errors are *RequestError (ErrUnreachable,
 // ErrHTTPStatus); the other errors wrap ErrRejected, ErrImprintMismatch,
-// ErrNonceMismatch, ErrUnsupportedHash or ErrMalformed.
+// ErrNonceMismatch, ErrUnsupportedHash, ErrTooLarge or ErrMalformed.
 func Request(ctx context.Context, client *http.Client, endpoint string, message []byte, hash crypto.Hash) ([]byte, error) {
 	if client == nil {
 		client = http.DefaultClient
@@ -85,7 +86,7 @@ func post(ctx context.Context, client *http.Client, endpoint string, query []byt
 		return nil, &RequestError{URL: endpoint, StatusCode: resp.StatusCode, Err: fmt.Errorf("%w: reading the response: %w", ErrUnreachable, err)}
 	}
 	if len(body) > MaxResponseSize {
-		return nil, fmt.Errorf("%w: the response from %s is larger than %d bytes", ErrMalformed, endpoint, MaxResponseSize)
+		return nil, fmt.Errorf("%w: the response from %s is larger than %d bytes", ErrTooLarge, endpoint, MaxResponseSize)
 	}
 	return body, nil
 }
@@ -94,8 +95,12 @@ func post(ctx context.Context, client *http.Client, endpoint string, query []byt
 // the token's bytes.
 func checkResponse(endpoint string, req *tspclient.Request, body []byte) ([]byte, error) {
 	var resp tspclient.Response
-	if err := resp.UnmarshalBinary(body); err != nil {
+	rest, err := asn1.Unmarshal(body, &resp)
+	if err != nil {
 		return nil, fmt.Errorf("%w: the response from %s is not an RFC 3161 TimeStampResp: %v", ErrMalformed, endpoint, err)
+	}
+	if len(rest) != 0 {
+		return nil, fmt.Errorf("%w: the response from %s has %d bytes after the TimeStampResp", ErrMalformed, endpoint, len(rest))
 	}
 	if err := resp.Status.Err(); err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", ErrRejected, endpoint, err)

@@ -41,6 +41,9 @@ var (
 	ErrNotTimestamping = errors.New("timestamp signer lacks the critical timeStamping purpose")
 	// ErrInvalidSignature: the token's CMS signature does not verify.
 	ErrInvalidSignature = errors.New("timestamp signature is invalid")
+	// ErrTooLarge: the TSA's response or the token is larger than
+	// MaxResponseSize.
+	ErrTooLarge = errors.New("timestamp response too large")
 	// ErrMalformed: the response or the token is not well-formed RFC 3161.
 	ErrMalformed = errors.New("malformed timestamp")
 	// ErrUnsupportedHash: the message imprint's hash is not SHA-256, SHA-384

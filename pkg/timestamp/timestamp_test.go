@@ -80,6 +80,7 @@ func TestVerifyRefuses(t *testing.T) {
 		{"no trusted roots", token, signatureValue, nil, timestamp.ErrUntrusted},
 		{"token over another signature", token, []byte("another signature value"), roots, timestamp.ErrImprintMismatch},
 		{"signature of the token changed", tampered, signatureValue, roots, timestamp.ErrInvalidSignature},
+		{"token too large", make([]byte, timestamp.MaxTokenSize+1), signatureValue, roots, timestamp.ErrTooLarge},
 		{"empty token", nil, signatureValue, roots, timestamp.ErrMalformed},
 		{"not DER", []byte("not a token"), signatureValue, roots, timestamp.ErrMalformed},
 		{"truncated token", token[:len(token)/2], signatureValue, roots, timestamp.ErrMalformed},
@@ -87,6 +88,7 @@ func TestVerifyRefuses(t *testing.T) {
 		{"timeStamping purpose not critical", selfMadeToken(t, nonCritical, signatureValue), signatureValue, []*x509.Certificate{nonCritical.root}, timestamp.ErrNotTimestamping},
 		{"code-signing certificate", selfMadeToken(t, codeSigning, signatureValue), signatureValue, []*x509.Certificate{codeSigning.root}, timestamp.ErrNotTimestamping},
 		{"timeStamping and another purpose", selfMadeToken(t, extraPurpose, signatureValue), signatureValue, []*x509.Certificate{extraPurpose.root}, timestamp.ErrNotTimestamping},
+		{"time before the TSA certificate existed", selfMadeTokenAt(t, goodSelfMade, signatureValue, time.Now().Add(-48*time.Hour)), signatureValue, []*x509.Certificate{goodSelfMade.root}, timestamp.ErrUntrusted},
 		{"self-made token, root not trusted", selfMadeToken(t, goodSelfMade, signatureValue), signatureValue, roots, timestamp.ErrUntrusted},
 	}
 	for _, tc := range cases {
@@ -138,11 +140,12 @@ func TestRequestRefuses(t *testing.T) {
 		{"server error", answer(t, http.StatusInternalServerError, []byte("broken")), timestamp.ErrHTTPStatus, http.StatusInternalServerError},
 		{"rejected", answer(t, http.StatusOK, rejection), timestamp.ErrRejected, 0},
 		{"not RFC 3161", answer(t, http.StatusCreated, []byte("<html>hello</html>")), timestamp.ErrMalformed, 0},
-		{"too large", answer(t, http.StatusOK, make([]byte, timestamp.MaxResponseSize+1)), timestamp.ErrMalformed, 0},
-		{"another nonce", proxy(t, tsa, 0, func(r *tspclient.Request) { r.Nonce = new(big.Int).Add(r.Nonce, big.NewInt(1)) }), timestamp.ErrNonceMismatch, 0},
-		{"no nonce", proxy(t, tsa, 0, func(r *tspclient.Request) { r.Nonce = nil }), timestamp.ErrNonceMismatch, 0},
-		{"another message", proxy(t, tsa, 0, func(r *tspclient.Request) { r.MessageImprint.HashedMessage = sha256Sum([]byte("another signature")) }), timestamp.ErrImprintMismatch, 0},
-		{"no certificate", proxy(t, tsa, 0, func(r *tspclient.Request) { r.CertReq = false }), timestamp.ErrMalformed, 0},
+		{"too large", proxy(t, tsa, 0, timestamp.MaxResponseSize, nil), timestamp.ErrTooLarge, 0},
+		{"data after the response", proxy(t, tsa, 0, 1, nil), timestamp.ErrMalformed, 0},
+		{"another nonce", proxy(t, tsa, 0, 0, func(r *tspclient.Request) { r.Nonce = new(big.Int).Add(r.Nonce, big.NewInt(1)) }), timestamp.ErrNonceMismatch, 0},
+		{"no nonce", proxy(t, tsa, 0, 0, func(r *tspclient.Request) { r.Nonce = nil }), timestamp.ErrNonceMismatch, 0},
+		{"another message", proxy(t, tsa, 0, 0, func(r *tspclient.Request) { r.MessageImprint.HashedMessage = sha256Sum([]byte("another signature")) }), timestamp.ErrImprintMismatch, 0},
+		{"no certificate", proxy(t, tsa, 0, 0, func(r *tspclient.Request) { r.CertReq = false }), timestamp.ErrMalformed, 0},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -158,7 +161,7 @@ func TestRequestRefuses(t *testing.T) {
 	}
 
 	// A TSA that answers 200 OK (the RFC 3161 norm) works as well as 201.
-	if _, err := timestamp.Request(context.Background(), nil, proxy(t, tsa, http.StatusOK, nil), signatureValue, crypto.SHA256); err != nil {
+	if _, err := timestamp.Request(context.Background(), nil, proxy(t, tsa, http.StatusOK, 0, nil), signatureValue, crypto.SHA256); err != nil {
 		t.Errorf("200 OK: %v", err)
 	}
 	if _, err := timestamp.Request(context.Background(), nil, tsa.URL, signatureValue, crypto.SHA1); !errors.Is(err, timestamp.ErrUnsupportedHash) {

@@ -54,7 +54,7 @@ func Verify(token, message []byte, roots []*x509.Certificate) (*Timestamp, error
 		return nil, fmt.Errorf("%w: the token is empty", ErrMalformed)
 	}
 	if len(token) > MaxTokenSize {
-		return nil, fmt.Errorf("%w: the token has %d bytes, more than the %d accepted", ErrMalformed, len(token), MaxTokenSize)
+		return nil, fmt.Errorf("%w: the token has %d bytes, more than the %d accepted", ErrTooLarge, len(token), MaxTokenSize)
 	}
 	signed, err := tspclient.ParseSignedToken(token)
 	if err != nil {

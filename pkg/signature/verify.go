@@ -82,7 +82,7 @@ func Verify(envelopeBytes []byte) (*Envelope, error) {
 		return nil, err
 	}
 
-	env := &Envelope{}
+	env := &Envelope{SignatureValue: sig}
 	if err := parseProtected(protectedJSON, env); err != nil {
 		return nil, err
 	}
@@ -267,8 +267,8 @@ func parseProtected(data []byte, env *Envelope) error {
 	return nil
 }
 
-// parseHeader reads x5c and the signing agent from the unprotected header.
-// Other members are unsigned and ignored (notation adds a timestamp there).
+// parseHeader reads x5c, the signing agent and the timestamp token from the
+// unprotected header. Other members are unsigned and ignored.
 func parseHeader(data json.RawMessage, env *Envelope) error {
 	h, err := decodeObject(data)
 	if err != nil {
@@ -278,6 +278,9 @@ func parseHeader(data json.RawMessage, env *Envelope) error {
 		if err := json.Unmarshal(raw, &env.SigningAgent); err != nil {
 			return malformed("%s is not a string", spec.HeaderSigningAgent)
 		}
+	}
+	if err := parseTimestampSignature(h, env); err != nil {
+		return err
 	}
 	raw, ok := h["x5c"]
 	if !ok {

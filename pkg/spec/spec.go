@@ -29,6 +29,9 @@ const (
 	HeaderSigningTime   = "io.cncf.notary.signingTime"
 	HeaderExpiry        = "io.cncf.notary.expiry"
 	HeaderSigningAgent  = "io.cncf.notary.signingAgent"
+	// HeaderTimestampSignature is the unprotected header holding an RFC 3161
+	// timestamp token over the signature value, base64 (standard, padded).
+	HeaderTimestampSignature = "io.cncf.notary.timestampSignature"
 	// SigningSchemeX509 is the only signing scheme nv2 produces and accepts.
 	SigningSchemeX509 = "notary.x509"
 )

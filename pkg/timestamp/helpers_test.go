@@ -109,8 +109,14 @@ type testPKI struct {
 }
 
 // newPKI makes a root CA and a leaf with the given extended key usage
-// extension (nil: none).
+// extension (nil: none) and key usage digitalSignature.
 func newPKI(t testing.TB, eku *pkix.Extension) testPKI {
+	return newPKIWithKeyUsage(t, eku, x509.KeyUsageDigitalSignature)
+}
+
+// newPKIWithKeyUsage makes a root CA and a leaf with the given extended key
+// usage extension and key usage.
+func newPKIWithKeyUsage(t testing.TB, eku *pkix.Extension, ku x509.KeyUsage) testPKI {
 	t.Helper()
 	rootKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -134,7 +140,7 @@ func newPKI(t testing.TB, eku *pkix.Extension) testPKI {
 	leafTmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "test TSA leaf"},
 		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature,
+		KeyUsage: ku,
 	}
 	if eku != nil {
 		leafTmpl.ExtraExtensions = []pkix.Extension{*eku}

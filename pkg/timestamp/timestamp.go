@@ -39,6 +39,10 @@ var (
 	// certificate: its extended key usage is not exactly timeStamping, marked
 	// critical, as RFC 3161 section 2.3 requires.
 	ErrNotTimestamping = errors.New("timestamp signer lacks the critical timeStamping purpose")
+	// ErrTSACertificate: the TSA's chain breaks the Notary Project's
+	// certificate requirements for timestamping certificates (key usage,
+	// basic constraints, key size, a self-signed root).
+	ErrTSACertificate = errors.New("timestamp authority certificate does not meet the certificate requirements")
 	// ErrInvalidSignature: the token's CMS signature does not verify.
 	ErrInvalidSignature = errors.New("timestamp signature is invalid")
 	// ErrTooLarge: the TSA's response or the token is larger than

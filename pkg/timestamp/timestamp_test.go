@@ -65,6 +65,7 @@ func TestVerifyRefuses(t *testing.T) {
 	codeSigning := newPKI(t, ekuExtension(t, true, oidCodeSigning))
 	extraPurpose := newPKI(t, ekuExtension(t, true, oidTimeStamping, oidCodeSigning))
 	goodSelfMade := newPKI(t, ekuExtension(t, true, oidTimeStamping))
+	enciphers := newPKIWithKeyUsage(t, ekuExtension(t, true, oidTimeStamping), x509.KeyUsageDigitalSignature|x509.KeyUsageKeyEncipherment)
 
 	tampered := append([]byte(nil), token...)
 	tampered[len(tampered)-1] ^= 0x01 // inside the TSA's signature, the last field
@@ -88,6 +89,7 @@ func TestVerifyRefuses(t *testing.T) {
 		{"timeStamping purpose not critical", selfMadeToken(t, nonCritical, signatureValue), signatureValue, []*x509.Certificate{nonCritical.root}, timestamp.ErrNotTimestamping},
 		{"code-signing certificate", selfMadeToken(t, codeSigning, signatureValue), signatureValue, []*x509.Certificate{codeSigning.root}, timestamp.ErrNotTimestamping},
 		{"timeStamping and another purpose", selfMadeToken(t, extraPurpose, signatureValue), signatureValue, []*x509.Certificate{extraPurpose.root}, timestamp.ErrNotTimestamping},
+		{"TSA certificate may also encipher keys", selfMadeToken(t, enciphers, signatureValue), signatureValue, []*x509.Certificate{enciphers.root}, timestamp.ErrTSACertificate},
 		{"time before the TSA certificate existed", selfMadeTokenAt(t, goodSelfMade, signatureValue, time.Now().Add(-48*time.Hour)), signatureValue, []*x509.Certificate{goodSelfMade.root}, timestamp.ErrUntrusted},
 		{"self-made token, root not trusted", selfMadeToken(t, goodSelfMade, signatureValue), signatureValue, roots, timestamp.ErrUntrusted},
 	}

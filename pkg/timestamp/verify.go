@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 
+	nx509 "github.com/notaryproject/notation-core-go/x509"
 	"github.com/notaryproject/tspclient-go"
 )
 
@@ -44,7 +45,11 @@ func checkHash(h crypto.Hash) error {
 //     section 2.3; ErrNotTimestamping);
 //   - its CMS signature verifies with that certificate (ErrInvalidSignature),
 //     and the certificate chains, through the certificates in the token, to
-//     one of roots, every certificate valid at the token's time (ErrUntrusted).
+//     one of roots, every certificate valid at the token's time (ErrUntrusted);
+//   - that chain meets the certificate requirements the Notary Project's
+//     trust policy applies to it: "Validate that the timestamp signing
+//     certificate satisfies certificate requirements" (checked with the
+//     Notary Project's notation-core-go; ErrTSACertificate).
 //
 // It returns the token's time, accuracy, hash and TSA chain. Whether that time
 // lies within a signing chain's validity is the caller's question:
@@ -104,6 +109,9 @@ func Verify(token, message []byte, roots []*x509.Certificate) (*Timestamp, error
 	})
 	if err != nil {
 		return nil, classifyVerifyError(err)
+	}
+	if err := nx509.ValidateTimestampingCertChain(chain); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrTSACertificate, err)
 	}
 	return &Timestamp{Time: ts.Value, Accuracy: ts.Accuracy, Hash: hash, TSAChain: chain}, nil
 }

@@ -13,9 +13,9 @@ import (
 
 // The layers of DESIGN.md: data flows one way, cmd -> trust -> (registry,
 // signature, timestamp) -> crypto, with spec beside them all. The timestamp
-// package stands alone: signature takes a Timestamper function, not the package. This test fails when a
-// package imports an nv2 package it must not, the way go-containerregistry's
-// depcheck test guards crane's layers.
+// package stands alone: signature takes a Timestamper function, not the
+// package. This test fails when a package imports an nv2 package it must
+// not, the way go-containerregistry's depcheck test guards crane's layers.
 const module = "github.com/nv2-signing/nv2"
 
 var allowed = map[string][]string{

@@ -1,11 +1,5 @@
 // Package timestamp asks an RFC 3161 Time Stamping Authority (TSA) for a token
 // over a signature value, and verifies such tokens against trusted TSA roots.
-//
-// The RFC 3161 encoding, the CMS signature and the token checks are the Notary
-// Project's tspclient-go; this package sends the HTTP request itself (so that
-// TSAs answering 201 Created work), bounds what it reads, and turns each
-// failure into an error that errors.Is can tell apart. It never prints,
-// exits, or makes a trust decision beyond the roots it is given.
 package timestamp
 
 import (
@@ -17,7 +11,9 @@ import (
 )
 
 // Errors of Request and Verify, for errors.Is. Each is wrapped with what
-// failed.
+// failed. The RFC 3161 encoding, the CMS signature and most token checks are
+// the Notary Project's tspclient-go; this package adds the HTTP exchange
+// (accepting 200 and 201), the bounds, and errors that tell failures apart.
 var (
 	// ErrUnreachable: the TSA could not be reached (connection refused, DNS,
 	// timeout, TLS). The RequestError says where.

@@ -95,7 +95,7 @@ func Verify(envelopeBytes []byte) (*Envelope, error) {
 		return nil, err
 	}
 
-	env := &Envelope{}
+	env := &Envelope{SignatureValue: sig}
 	if err := parseProtected(protectedJSON, env); err != nil {
 		return nil, err
 	}
@@ -300,8 +300,8 @@ func parseRFC3339(s string) (time.Time, error) {
 	return time.Parse(time.RFC3339Nano, strings.ToUpper(s))
 }
 
-// parseHeader reads x5c and the signing agent from the unprotected header.
-// Other members are unsigned and ignored (notation adds a timestamp there).
+// parseHeader reads x5c, the signing agent and the timestamp token from the
+// unprotected header. Other members are unsigned and ignored.
 func parseHeader(data json.RawMessage, env *Envelope) error {
 	h, err := decodeObject(data)
 	if err != nil {
@@ -311,6 +311,9 @@ func parseHeader(data json.RawMessage, env *Envelope) error {
 		if err := json.Unmarshal(raw, &env.SigningAgent); err != nil {
 			return malformed("%s is not a string", spec.HeaderSigningAgent)
 		}
+	}
+	if err := parseTimestampSignature(h, env); err != nil {
+		return err
 	}
 	raw, ok := h["x5c"]
 	if !ok {

@@ -86,7 +86,7 @@ func (c *Checker) getCRL(ctx context.Context, issuer *x509.Certificate, dp strin
 	}
 	if !st.network {
 		if storeErr != nil {
-			return nil, "", fmt.Errorf("%w: %v", ErrNotInOfflineData, storeErr)
+			return nil, "", fmt.Errorf("%w: %w", ErrNotInOfflineData, storeErr)
 		}
 		return nil, "", ErrNotInOfflineData
 	}

@@ -43,7 +43,7 @@ func (c *Checker) checkOCSP(ctx context.Context, cert, issuer *x509.Certificate,
 	}
 	if !st.network {
 		if storeErr != nil {
-			return Result{}, fmt.Errorf("%w: %v", ErrNotInOfflineData, storeErr)
+			return Result{}, fmt.Errorf("%w: %w", ErrNotInOfflineData, storeErr)
 		}
 		return Result{}, ErrNotInOfflineData
 	}
@@ -192,8 +192,11 @@ type (
 		Extensions  asn1.RawValue `asn1:"explicit,tag:1,optional"`
 	}
 	singleResponseASN1 struct {
-		CertID certIDASN1
-		Rest   asn1.RawContent // status, dates, extensions
+		CertID     certIDASN1
+		CertStatus asn1.RawValue
+		ThisUpdate asn1.RawValue
+		NextUpdate asn1.RawValue `asn1:"explicit,tag:0,optional"`
+		Extensions asn1.RawValue `asn1:"explicit,tag:1,optional"`
 	}
 	certIDASN1 struct {
 		HashAlgorithm  pkix.AlgorithmIdentifier

@@ -269,6 +269,16 @@ func (c *Checker) checkOne(ctx context.Context, cert, issuer *x509.Certificate, 
 	if err := cert.CheckSignatureFrom(issuer); err != nil {
 		return Result{Cert: cert, Status: Unknown, Err: &Error{Subject: subject, Err: fmt.Errorf("%w: %v", ErrInvalidChain, err)}}
 	}
+	// A valid stored answer, OCSP or CRL, costs no request.
+	if st.dir != "" {
+		if r, ok := c.fromStore(cert, issuer, ocspURLs, crlURLs, st); ok {
+			return r
+		}
+		if st.network {
+			// Already read and refused: fetch, then replace.
+			st = &store{dir: st.dir, source: st.source, network: true, mustWrite: st.mustWrite, writeOnly: true}
+		}
+	}
 	var errs []error
 	for _, u := range ocspURLs {
 		r, err := c.checkOCSP(ctx, cert, issuer, u, st)
@@ -285,4 +295,21 @@ func (c *Checker) checkOne(ctx context.Context, cert, issuer *x509.Certificate, 
 		errs = append(errs, err)
 	}
 	return Result{Cert: cert, Status: Unknown, Err: errors.Join(errs...)}
+}
+
+// fromStore answers from stored data only: an OCSP response from any
+// responder, or else the CRLs of every distribution point.
+func (c *Checker) fromStore(cert, issuer *x509.Certificate, ocspURLs, crlURLs []string, st *store) (Result, bool) {
+	offline := &store{dir: st.dir, source: st.source}
+	for _, u := range ocspURLs {
+		if r, err := c.checkOCSP(context.Background(), cert, issuer, u, offline); err == nil {
+			return r, true
+		}
+	}
+	if len(crlURLs) > 0 {
+		if r, err := c.checkCRLs(context.Background(), cert, issuer, crlURLs, offline); err == nil {
+			return r, true
+		}
+	}
+	return Result{}, false
 }

@@ -21,6 +21,7 @@ type store struct {
 	// mustWrite makes a failed write an error (Fetch); a cache that cannot
 	// be written only costs the next run a request.
 	mustWrite bool
+	writeOnly bool // what is stored was already refused: do not read it again
 }
 
 // ocspKey names the stored OCSP response about cert from responder.
@@ -47,7 +48,7 @@ func keyHash(parts ...[]byte) string {
 // read returns the bytes stored under key, at most MaxCRLSize+1 of them (the
 // verifier refuses more). Any failure reads as a miss.
 func (s *store) read(key string) ([]byte, bool) {
-	if s.dir == "" {
+	if s.dir == "" || s.writeOnly {
 		return nil, false
 	}
 	f, err := os.Open(filepath.Join(s.dir, key))

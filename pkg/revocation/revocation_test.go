@@ -122,8 +122,10 @@ func TestCheck(t *testing.T) {
 		leafRes: want{status: revocation.Unknown, err: revocation.ErrWrongCertificate},
 		intRes:  want{status: revocation.Unknown, err: revocation.ErrWrongCertificate},
 	}, {
-		name:    "OCSP response about another certificate: the CRL answers",
-		setup:   func(e *testrevocation.Env, _ *x509.Certificate) { e.SetOCSPAnswerAbout(e.Leaf(testrevocation.LeafOptions{})) },
+		name: "OCSP response about another certificate: the CRL answers",
+		setup: func(e *testrevocation.Env, _ *x509.Certificate) {
+			e.SetOCSPAnswerAbout(e.Leaf(testrevocation.LeafOptions{}))
+		},
 		leafRes: want{status: revocation.Good, method: revocation.MethodCRL},
 		intRes:  want{status: revocation.Good, method: revocation.MethodCRL},
 	}, {

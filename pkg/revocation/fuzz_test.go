@@ -1,0 +1,173 @@
+package revocation
+
+import (
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
+	"math/big"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/ocsp"
+)
+
+// Fuzz targets for every parser of untrusted input: OCSP responses and CRLs
+// (from a server or from a cache or offline file) and the CRL scope
+// extension. Run them with scripts/fuzz.sh.
+
+type fuzzPKI struct {
+	root, issuer, leaf *x509.Certificate
+	issuerKey          crypto.Signer
+	now                time.Time
+}
+
+func newFuzzPKI(t testing.TB) *fuzzPKI {
+	t.Helper()
+	now := time.Now()
+	mk := func(cn string, serial int64, isCA bool, parent *x509.Certificate, parentKey crypto.Signer) (*x509.Certificate, crypto.Signer) {
+		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tmpl := &x509.Certificate{
+			SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: cn},
+			NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour),
+			BasicConstraintsValid: true, IsCA: isCA,
+			OCSPServer: []string{"http://127.0.0.1:1/ocsp"}, CRLDistributionPoints: []string{"http://127.0.0.1:1/crl"},
+		}
+		if isCA {
+			tmpl.KeyUsage = x509.KeyUsageCertSign | x509.KeyUsageCRLSign
+		}
+		if parent == nil {
+			parent, parentKey = tmpl, key
+		}
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, key.Public(), parentKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cert, err := x509.ParseCertificate(der)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cert, key
+	}
+	root, rootKey := mk("root", 1, true, nil, nil)
+	issuer, issuerKey := mk("issuer", 2, true, root, rootKey)
+	leaf, _ := mk("leaf", 3, false, issuer, issuerKey)
+	return &fuzzPKI{root: root, issuer: issuer, leaf: leaf, issuerKey: issuerKey, now: now}
+}
+
+func (p *fuzzPKI) ocspResponse(t testing.TB, status int) []byte {
+	t.Helper()
+	der, err := ocsp.CreateResponse(p.issuer, p.issuer, ocsp.Response{
+		Status: status, SerialNumber: p.leaf.SerialNumber, ThisUpdate: p.now.Add(-time.Minute),
+		NextUpdate: p.now.Add(time.Hour), RevokedAt: p.now.Add(-time.Minute), RevocationReason: ocsp.KeyCompromise,
+	}, p.issuerKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return der
+}
+
+func (p *fuzzPKI) crl(t testing.TB, extra []pkix.Extension) []byte {
+	t.Helper()
+	der, err := x509.CreateRevocationList(rand.Reader, &x509.RevocationList{
+		Number: big.NewInt(1), ThisUpdate: p.now.Add(-time.Minute), NextUpdate: p.now.Add(time.Hour),
+		RevokedCertificateEntries: []x509.RevocationListEntry{{SerialNumber: big.NewInt(3), RevocationTime: p.now.Add(-time.Minute), ReasonCode: reasonCertificateHold}},
+		ExtraExtensions:           extra,
+	}, p.issuer, p.issuerKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return der
+}
+
+func idpSeed(t testing.TB) []byte {
+	t.Helper()
+	uri := asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: 6, Bytes: []byte("http://127.0.0.1:1/crl")}
+	uriDER, _ := asn1.Marshal(uri)
+	fullName, _ := asn1.Marshal(asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: 0, IsCompound: true, Bytes: uriDER})
+	der, err := asn1.Marshal(struct {
+		DP   asn1.RawValue `asn1:"explicit,tag:0"`
+		User bool          `asn1:"optional,tag:1"`
+	}{DP: asn1.RawValue{FullBytes: fullName}, User: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return der
+}
+
+func FuzzVerifyOCSP(f *testing.F) {
+	p := newFuzzPKI(f)
+	f.Add(p.ocspResponse(f, ocsp.Good))
+	f.Add(p.ocspResponse(f, ocsp.Revoked))
+	f.Add(ocsp.TryLaterErrorResponse)
+	f.Fuzz(func(t *testing.T, der []byte) {
+		r, err := verifyOCSP(der, p.leaf, p.issuer, p.now)
+		if err == nil && r.Status != Good && r.Status != Revoked {
+			t.Fatalf("accepted response with status %v", r.Status)
+		}
+	})
+}
+
+func FuzzVerifyCRL(f *testing.F) {
+	p := newFuzzPKI(f)
+	f.Add(p.crl(f, nil))
+	f.Add(p.crl(f, []pkix.Extension{{Id: oidIssuingDistributionPoint, Critical: true, Value: idpSeed(f)}}))
+	f.Fuzz(func(t *testing.T, der []byte) {
+		crl, err := verifyCRL(der, p.issuer, p.now)
+		if err != nil {
+			return
+		}
+		if checkScope(crl, p.leaf, p.leaf.CRLDistributionPoints[0]) == nil {
+			lookup(crl, p.leaf)
+		}
+	})
+}
+
+func FuzzParseIDP(f *testing.F) {
+	f.Add(idpSeed(f))
+	f.Add([]byte{0x30, 0x00})
+	f.Fuzz(func(t *testing.T, der []byte) {
+		if idp, err := parseIDP(der); err == nil {
+			idpURIs(idp)
+		}
+	})
+}
+
+// FuzzStoredData: whatever a cache or offline file holds, a check never
+// panics and says good or revoked only for data that verifies.
+func FuzzStoredData(f *testing.F) {
+	p := newFuzzPKI(f)
+	f.Add(p.ocspResponse(f, ocsp.Good))
+	f.Add(p.crl(f, nil))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		dir, err := os.MkdirTemp("", "nv2-fuzz-revocation-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer os.RemoveAll(dir)
+		// The same bytes as the stored OCSP response and as the stored CRL.
+		for _, name := range []string{ocspKey(p.leaf, p.issuer, p.leaf.OCSPServer[0]), crlKey(p.issuer, p.leaf.CRLDistributionPoints[0])} {
+			if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		c := &Checker{OfflineDir: dir, Now: func() time.Time { return p.now }}
+		r := c.Check(context.Background(), []*x509.Certificate{p.leaf, p.issuer, p.root})[0]
+		if r.Status == Good || r.Status == Revoked {
+			_, crlErr := verifyCRL(data, p.issuer, p.now)
+			_, ocspErr := verifyOCSP(data, p.leaf, p.issuer, p.now)
+			if crlErr != nil && ocspErr != nil {
+				t.Fatalf("status %v from data that does not verify: %v; %v", r.Status, ocspErr, crlErr)
+			}
+		}
+	})
+}

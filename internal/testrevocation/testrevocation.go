@@ -68,6 +68,7 @@ type Env struct {
 	crlDown     atomic.Bool
 	crlWrongKey atomic.Bool
 	aboutOther  atomic.Pointer[big.Int] // answer OCSP about this serial instead
+	signer      atomic.Value            // a Signer: who signs OCSP responses
 
 	ocspRequests, crlRequests atomic.Int64
 	inflight, maxInflight     atomic.Int64
@@ -171,6 +172,24 @@ func (e *Env) SetOCSPAnswerAbout(other *x509.Certificate) {
 	}
 	e.aboutOther.Store(other.SerialNumber)
 }
+
+// Signer says who signs the OCSP responses.
+type Signer string
+
+const (
+	// SignerAuthorized is the normal responder: the root CA signs its own
+	// responses, the intermediate delegates to a certificate it issued with
+	// the OCSPSigning extended key usage.
+	SignerAuthorized Signer = ""
+	// SignerWrongKey is a CA with the same name as the issuer but another key.
+	SignerWrongKey Signer = "wrong-key"
+	// SignerNoOCSPSigning is a certificate the issuer issued without the
+	// OCSPSigning extended key usage.
+	SignerNoOCSPSigning Signer = "no-ocsp-signing"
+)
+
+// SetOCSPSigner chooses who signs the OCSP responses of both CAs.
+func (e *Env) SetOCSPSigner(s Signer) { e.signer.Store(s) }
 
 // Stop closes the server: every later request is refused.
 func (e *Env) Stop() { e.server.Close() }
@@ -283,7 +302,14 @@ func (e *Env) serveOCSP(w http.ResponseWriter, r *http.Request, rest string) {
 			return
 		}
 	}
-	resp, err := ca.answerOCSP(req)
+	cert, key := ca.path("responder.pem"), ca.path("responder.key")
+	switch s, _ := e.signer.Load().(Signer); s {
+	case SignerWrongKey:
+		cert, key = e.impostors[name].path("ca.pem"), e.impostors[name].path("ca.key")
+	case SignerNoOCSPSigning:
+		cert, key = ca.path("plain.pem"), ca.path("plain.key")
+	}
+	resp, err := ca.answerOCSP(req, cert, key)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
@@ -321,7 +347,7 @@ func (e *Env) serveCRL(w http.ResponseWriter, name string) {
 }
 
 // answerOCSP runs openssl's responder logic on one request.
-func (ca *CA) answerOCSP(req []byte) ([]byte, error) {
+func (ca *CA) answerOCSP(req []byte, signerCert, signerKey string) ([]byte, error) {
 	tmp, err := os.MkdirTemp(ca.dir, "ocsp-")
 	if err != nil {
 		return nil, err
@@ -333,7 +359,7 @@ func (ca *CA) answerOCSP(req []byte) ([]byte, error) {
 	}
 	ca.mu.Lock()
 	out, err := ca.openssl("ocsp", "-index", ca.path("index.txt"), "-CA", ca.path("ca.pem"),
-		"-rsigner", ca.path("responder.pem"), "-rkey", ca.path("responder.key"),
+		"-rsigner", signerCert, "-rkey", signerKey,
 		"-reqin", reqPath, "-respout", respPath, "-ndays", "1")
 	ca.mu.Unlock()
 	if err != nil {
@@ -398,6 +424,12 @@ func (e *Env) newCA(name string, parent *CA, delegated bool) *CA {
 		writePEM(t, ca.path("responder.pem"), "CERTIFICATE", ca.Cert.Raw)
 		writeKey(t, ca.path("responder.key"), ca.key)
 	}
+	pkey := newKey(t)
+	pt := e.template("nv2 test "+name+" signer without OCSPSigning", false)
+	pt.KeyUsage = x509.KeyUsageDigitalSignature
+	pt.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning}
+	writePEM(t, ca.path("plain.pem"), "CERTIFICATE", ca.issue(t, pt, pkey.Public()).Raw)
+	writeKey(t, ca.path("plain.key"), pkey)
 	return ca
 }
 

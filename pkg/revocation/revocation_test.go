@@ -129,6 +129,22 @@ func TestCheck(t *testing.T) {
 		leafRes: want{status: revocation.Good, method: revocation.MethodCRL},
 		intRes:  want{status: revocation.Good, method: revocation.MethodCRL},
 	}, {
+		name: "OCSP response signed with another key under the issuer's name, CRL down: unknown",
+		setup: func(e *testrevocation.Env, _ *x509.Certificate) {
+			e.SetOCSPSigner(testrevocation.SignerWrongKey)
+			e.SetCRLDown(true)
+		},
+		leafRes: want{status: revocation.Unknown, err: revocation.ErrInvalidResponse},
+		intRes:  want{status: revocation.Unknown, err: revocation.ErrInvalidResponse},
+	}, {
+		name: "OCSP response signed by a certificate of the issuer without OCSPSigning, CRL down: unknown",
+		setup: func(e *testrevocation.Env, _ *x509.Certificate) {
+			e.SetOCSPSigner(testrevocation.SignerNoOCSPSigning)
+			e.SetCRLDown(true)
+		},
+		leafRes: want{status: revocation.Unknown, err: revocation.ErrInvalidResponse},
+		intRes:  want{status: revocation.Unknown, err: revocation.ErrInvalidResponse},
+	}, {
 		name:    "CRL only: good",
 		leaf:    testrevocation.LeafOptions{NoOCSP: true},
 		leafRes: want{status: revocation.Good, method: revocation.MethodCRL},

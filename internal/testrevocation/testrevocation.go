@@ -71,6 +71,7 @@ type Env struct {
 	signer      atomic.Value            // a Signer: who signs OCSP responses
 
 	ocspRequests, crlRequests atomic.Int64
+	ocspPosts                 atomic.Int64
 	inflight, maxInflight     atomic.Int64
 }
 
@@ -199,6 +200,9 @@ func (e *Env) Requests() (ocspN, crlN int) {
 	return int(e.ocspRequests.Load()), int(e.crlRequests.Load())
 }
 
+// OCSPPosts returns how many OCSP requests came as POST rather than GET.
+func (e *Env) OCSPPosts() int { return int(e.ocspPosts.Load()) }
+
 // MaxConcurrent returns the most requests the server was handling at once.
 func (e *Env) MaxConcurrent() int { return int(e.maxInflight.Load()) }
 
@@ -206,6 +210,7 @@ func (e *Env) MaxConcurrent() int { return int(e.maxInflight.Load()) }
 func (e *Env) ResetCounts() {
 	e.ocspRequests.Store(0)
 	e.crlRequests.Store(0)
+	e.ocspPosts.Store(0)
 	e.maxInflight.Store(0)
 }
 
@@ -287,6 +292,7 @@ func (e *Env) serveOCSP(w http.ResponseWriter, r *http.Request, rest string) {
 			req, err = base64.StdEncoding.DecodeString(encoded)
 		}
 	case http.MethodPost:
+		e.ocspPosts.Add(1)
 		req, err = io.ReadAll(io.LimitReader(r.Body, 64<<10))
 	default:
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)

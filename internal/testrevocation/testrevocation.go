@@ -135,15 +135,26 @@ func (e *Env) CRLURL(ca *CA) string  { return e.URL + "/crl/" + ca.Name + ".crl"
 // puts the certificate on hold.
 func (e *Env) Revoke(cert *x509.Certificate, reason string) {
 	e.t.Helper()
+	if reason == "certificateHold" {
+		e.revoke(cert, "-crl_hold", "holdInstructionReject")
+	} else {
+		e.revoke(cert, "-crl_reason", reason)
+	}
+}
+
+// RevokeCompromised revokes cert for keyCompromise with an invalidity date
+// (openssl ca -crl_compromise), which both OCSP and the CRL then carry.
+func (e *Env) RevokeCompromised(cert *x509.Certificate, at time.Time) {
+	e.t.Helper()
+	e.revoke(cert, "-crl_compromise", at.UTC().Format("20060102150405Z"))
+}
+
+func (e *Env) revoke(cert *x509.Certificate, opts ...string) {
+	e.t.Helper()
 	ca := e.issuerOf(cert)
 	path := filepath.Join(e.dir, "revoke-"+cert.SerialNumber.Text(16)+".pem")
 	writePEM(e.t, path, "CERTIFICATE", cert.Raw)
-	args := []string{"-revoke", path}
-	if reason == "certificateHold" {
-		args = append(args, "-crl_hold", "holdInstructionReject")
-	} else {
-		args = append(args, "-crl_reason", reason)
-	}
+	args := append([]string{"-revoke", path}, opts...)
 	ca.mu.Lock()
 	defer ca.mu.Unlock()
 	if out, err := ca.openssl(append([]string{"ca", "-config", ca.path("ca.cnf")}, args...)...); err != nil {

@@ -228,7 +228,8 @@ func lookup(crl *x509.RevocationList, cert *x509.Certificate) Result {
 		if entry.SerialNumber == nil || entry.SerialNumber.Cmp(cert.SerialNumber) != 0 || entry.ReasonCode == reasonRemoveFromCRL {
 			continue
 		}
-		return Result{Cert: cert, Status: Revoked, Method: MethodCRL, RevokedAt: entry.RevocationTime, Reason: entry.ReasonCode}
+		return Result{Cert: cert, Status: Revoked, Method: MethodCRL, RevokedAt: entry.RevocationTime, Reason: entry.ReasonCode,
+			InvalidityDate: invalidityDate(entry.Extensions)}
 	}
 	return Result{Cert: cert, Status: Good, Method: MethodCRL}
 }

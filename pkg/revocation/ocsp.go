@@ -117,6 +117,7 @@ func verifyOCSP(der []byte, cert, issuer *x509.Certificate, now time.Time) (Resu
 		r.Status = Good
 	case ocsp.Revoked:
 		r.Status, r.RevokedAt, r.Reason = Revoked, resp.RevokedAt, resp.RevocationReason
+		r.InvalidityDate = invalidityDate(resp.Extensions)
 	default:
 		return Result{}, ErrUnknownToResponder
 	}
@@ -259,6 +260,22 @@ func matchCertID(der []byte, cert, issuer *x509.Certificate) error {
 		return nil
 	}
 	return fmt.Errorf("%w: no status for serial number %s", ErrWrongCertificate, cert.SerialNumber.Text(16))
+}
+
+var oidInvalidityDate = asn1.ObjectIdentifier{2, 5, 29, 24}
+
+// invalidityDate reads the invalidityDate extension of an OCSP single
+// response or CRL entry; zero when absent or malformed.
+func invalidityDate(exts []pkix.Extension) time.Time {
+	for _, ext := range exts {
+		if ext.Id.Equal(oidInvalidityDate) {
+			var t time.Time
+			if rest, err := asn1.UnmarshalWithParams(ext.Value, &t, "generalized"); err == nil && len(rest) == 0 {
+				return t
+			}
+		}
+	}
+	return time.Time{}
 }
 
 func digest(h crypto.Hash, data []byte) []byte {

@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -79,6 +81,11 @@ type Result struct {
 	// certificateHold) are set when Status is Revoked.
 	RevokedAt time.Time
 	Reason    int
+	// InvalidityDate, when the answer gives one (RFC 5280 section 5.3.2),
+	// is when the key is known or suspected to have been compromised, which
+	// can be earlier or later than RevokedAt. The trust policy may use it
+	// against an authentic (timestamped) signing time.
+	InvalidityDate time.Time
 	// Err explains an Unknown status (every attempt that failed, joined) or a
 	// NotChecked one (ErrNoRevocationInfo); it is nil for Good and Revoked.
 	Err error
@@ -209,6 +216,34 @@ func (c *Checker) timeout() time.Duration {
 // Unknown as failures, and NotChecked as a warning.
 func (c *Checker) Check(ctx context.Context, chain []*x509.Certificate) []Result {
 	return c.check(ctx, chain, c.store())
+}
+
+// CheckChains checks several chains at once, such as a signature's chain and
+// its timestamp authority's, so that all their certificates are checked in
+// parallel: still one round-trip level. It returns Check's results for each
+// chain, in order.
+func (c *Checker) CheckChains(ctx context.Context, chains ...[]*x509.Certificate) [][]Result {
+	results := make([][]Result, len(chains))
+	var wg sync.WaitGroup
+	for i, chain := range chains {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i] = c.Check(ctx, chain)
+		}()
+	}
+	wg.Wait()
+	return results
+}
+
+// DefaultCacheDir is where a user's revocation cache belongs: a folder of
+// the user cache directory (os.UserCacheDir).
+func DefaultCacheDir() (string, error) {
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return "", fmt.Errorf("revocation cache: %w", err)
+	}
+	return filepath.Join(dir, "nv2", "revocation"), nil
 }
 
 // Fetch gets, verifies and writes into dir the OCSP responses and CRLs that

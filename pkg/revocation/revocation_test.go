@@ -27,11 +27,13 @@ type want struct {
 	status revocation.Status
 	method revocation.Method
 	reason int
-	err    error // errors.Is; nil: Err must be nil
+	err    error     // errors.Is; nil: Err must be nil
+	inval  time.Time // the invalidity date, when set
 }
 
 func TestCheck(t *testing.T) {
 	later := func() time.Time { return time.Now().Add(48 * time.Hour) } // past every nextUpdate
+	compromised := time.Now().Add(-24 * time.Hour).UTC().Truncate(time.Second)
 	tests := []struct {
 		name    string
 		leaf    testrevocation.LeafOptions
@@ -60,6 +62,19 @@ func TestCheck(t *testing.T) {
 			e.SetOCSPDown(true)
 		},
 		leafRes: want{status: revocation.Revoked, method: revocation.MethodCRL, reason: 1},
+		intRes:  want{status: revocation.Good, method: revocation.MethodCRL},
+	}, {
+		name:    "key compromise with an invalidity date via OCSP",
+		setup:   func(e *testrevocation.Env, leaf *x509.Certificate) { e.RevokeCompromised(leaf, compromised) },
+		leafRes: want{status: revocation.Revoked, method: revocation.MethodOCSP, reason: 1, inval: compromised},
+		intRes:  want{status: revocation.Good, method: revocation.MethodOCSP},
+	}, {
+		name: "key compromise with an invalidity date via CRL",
+		setup: func(e *testrevocation.Env, leaf *x509.Certificate) {
+			e.RevokeCompromised(leaf, compromised)
+			e.SetOCSPDown(true)
+		},
+		leafRes: want{status: revocation.Revoked, method: revocation.MethodCRL, reason: 1, inval: compromised},
 		intRes:  want{status: revocation.Good, method: revocation.MethodCRL},
 	}, {
 		name:    "on hold via OCSP counts as revoked",
@@ -205,11 +220,48 @@ func assertResult(t *testing.T, r revocation.Result, cert *x509.Certificate, w w
 	if r.Status == revocation.Revoked && (r.Reason != w.reason || r.RevokedAt.IsZero()) {
 		t.Errorf("%s: reason %d at %v, want reason %d with a time", name, r.Reason, r.RevokedAt, w.reason)
 	}
+	if !r.InvalidityDate.Equal(w.inval) {
+		t.Errorf("%s: invalidity date %v, want %v", name, r.InvalidityDate, w.inval)
+	}
 	switch {
 	case w.err == nil && r.Err != nil:
 		t.Errorf("%s: unexpected error %v", name, r.Err)
 	case w.err != nil && !errors.Is(r.Err, w.err):
 		t.Errorf("%s: error %v, want one wrapping %v", name, r.Err, w.err)
+	}
+}
+
+// TestCheckChains: a signature's chain and a timestamp authority's are
+// checked together, each answered in order.
+func TestCheckChains(t *testing.T) {
+	e := testrevocation.New(t)
+	e.SetDelay(300 * time.Millisecond)
+	good := e.Chain(e.Leaf(testrevocation.LeafOptions{}))
+	revokedLeaf := e.Leaf(testrevocation.LeafOptions{})
+	e.Revoke(revokedLeaf, "keyCompromise")
+	all := newChecker().CheckChains(context.Background(), good, e.Chain(revokedLeaf))
+	if len(all) != 2 || all[0][0].Status != revocation.Good || all[1][0].Status != revocation.Revoked {
+		t.Fatalf("results %+v, want the first leaf good and the second revoked", all)
+	}
+	if got := e.MaxConcurrent(); got < 4 {
+		t.Errorf("at most %d requests at a time, want the 4 checks to overlap", got)
+	}
+}
+
+// TestChainOrder: a certificate not signed by the next one cannot be
+// checked, since no answer about it could be verified.
+func TestChainOrder(t *testing.T) {
+	e := testrevocation.New(t)
+	leaf := e.Leaf(testrevocation.LeafOptions{})
+	r := newChecker().Check(context.Background(), []*x509.Certificate{leaf, e.Root.Cert})
+	if len(r) != 1 || r[0].Status != revocation.Unknown || !errors.Is(r[0].Err, revocation.ErrInvalidChain) {
+		t.Fatalf("leaf followed by the root: %+v, want unknown with ErrInvalidChain", r)
+	}
+	if o, c := e.Requests(); o+c != 0 {
+		t.Errorf("%d requests for an invalid chain, want none", o+c)
+	}
+	if r := newChecker().Check(context.Background(), []*x509.Certificate{e.Root.Cert}); len(r) != 0 {
+		t.Errorf("a root alone: %d results, want none", len(r))
 	}
 }
 

@@ -79,6 +79,9 @@ type Env struct {
 type LeafOptions struct {
 	NoOCSP bool // no AIA OCSP responder URL
 	NoCRL  bool // no CRL distribution point
+	// MissingCRLFirst lists, before the real CRL distribution point, one
+	// whose CRL does not exist (404).
+	MissingCRLFirst bool
 }
 
 // Require skips the test when openssl is not installed.
@@ -115,8 +118,11 @@ func (e *Env) Leaf(opts LeafOptions) *x509.Certificate {
 	if !opts.NoOCSP {
 		tmpl.OCSPServer = []string{e.OCSPURL(e.Intermediate)}
 	}
+	if opts.MissingCRLFirst {
+		tmpl.CRLDistributionPoints = []string{e.URL + "/crl/missing.crl"}
+	}
 	if !opts.NoCRL {
-		tmpl.CRLDistributionPoints = []string{e.CRLURL(e.Intermediate)}
+		tmpl.CRLDistributionPoints = append(tmpl.CRLDistributionPoints, e.CRLURL(e.Intermediate))
 	}
 	return e.Intermediate.issue(e.t, tmpl, key.Public())
 }

@@ -25,9 +25,11 @@ var (
 	oidAuthorityKeyID           = asn1.ObjectIdentifier{2, 5, 29, 35}
 )
 
-// checkCRLs reads the CRL of every distribution point of cert at once. The
-// certificate is revoked when one lists it, good when all were read and none
-// does, unknown otherwise.
+// checkCRLs reads the CRL of every distribution point of cert at once (the
+// Notary Project tries them in order until one answers; reading them
+// together costs one round-trip level). The certificate is revoked when a
+// valid CRL lists it, good when at least one valid CRL was read and none
+// does, unknown when none could be read.
 func (c *Checker) checkCRLs(ctx context.Context, cert, issuer *x509.Certificate, urls []string, st *store) (Result, error) {
 	results := make([]Result, len(urls))
 	errs := make([]error, len(urls))
@@ -43,15 +45,20 @@ func (c *Checker) checkCRLs(ctx context.Context, cert, issuer *x509.Certificate,
 		}()
 	}
 	wg.Wait()
-	for _, r := range results {
-		if r.Status == Revoked {
+	var good *Result
+	for i, r := range results {
+		switch {
+		case errs[i] != nil:
+		case r.Status == Revoked:
 			return r, nil
+		case good == nil:
+			good = &results[i]
 		}
 	}
-	if err := errors.Join(errs...); err != nil {
-		return Result{}, err
+	if good == nil {
+		return Result{}, errors.Join(errs...)
 	}
-	return results[0], nil
+	return *good, nil
 }
 
 // checkCRL reads the CRL at one distribution point, from the store or the
@@ -91,7 +98,7 @@ func (c *Checker) getCRL(ctx context.Context, issuer *x509.Certificate, dp strin
 		return nil, "", ErrNotInOfflineData
 	}
 	v, err, _ := c.flight.Do(st.dir+"\x00"+key, func() (any, error) {
-		der, err := c.do(ctx, http.MethodGet, dp, "", nil, MaxCRLSize)
+		der, err := c.do(ctx, http.MethodGet, dp, "", nil, MaxCRLSize, c.timeout(DefaultCRLTimeout))
 		if err != nil {
 			return nil, err
 		}

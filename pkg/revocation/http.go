@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"time"
 )
 
 // checkURL accepts only http and https URLs: the schemes of RFC 5280's AIA
@@ -20,10 +21,10 @@ func checkURL(raw string) error {
 	return nil
 }
 
-// do sends one request bounded by the Checker's timeout and returns at most
-// limit bytes of a 200 answer.
-func (c *Checker) do(ctx context.Context, method, target, contentType string, body []byte, limit int64) ([]byte, error) {
-	ctx, cancel := context.WithTimeout(ctx, c.timeout())
+// do sends one request bounded by timeout and returns at most limit bytes of
+// a 200 answer.
+func (c *Checker) do(ctx context.Context, method, target, contentType string, body []byte, limit int64, timeout time.Duration) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	var rd io.Reader
 	if body != nil {

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestBodyBounds: an answer is read up to its limit and refused past it;
@@ -32,7 +33,7 @@ func TestBodyBounds(t *testing.T) {
 		{"/20000000", ErrTooLarge},
 		{"/fail", ErrUnreachable},
 	} {
-		data, err := c.do(context.Background(), http.MethodGet, srv.URL+tc.path, "", nil, 100)
+		data, err := c.do(context.Background(), http.MethodGet, srv.URL+tc.path, "", nil, 100, time.Second)
 		if (tc.want == nil) != (err == nil) || (tc.want != nil && !errors.Is(err, tc.want)) || (err == nil && len(data) != 100) {
 			t.Errorf("%s: %d bytes, %v; want %v", tc.path, len(data), err, tc.want)
 		}

@@ -79,9 +79,9 @@ func (c *Checker) fetchOCSP(ctx context.Context, cert, issuer *x509.Certificate,
 		if !strings.HasSuffix(target, "/") {
 			target += "/"
 		}
-		return c.do(ctx, http.MethodGet, target+enc, "", nil, MaxOCSPResponseSize)
+		return c.do(ctx, http.MethodGet, target+enc, "", nil, MaxOCSPResponseSize, c.timeout(DefaultOCSPTimeout))
 	}
-	return c.do(ctx, http.MethodPost, responder, "application/ocsp-request", req, MaxOCSPResponseSize)
+	return c.do(ctx, http.MethodPost, responder, "application/ocsp-request", req, MaxOCSPResponseSize, c.timeout(DefaultOCSPTimeout))
 }
 
 // verifyOCSP checks an OCSP response about cert (RFC 6960 section 3.2): it is

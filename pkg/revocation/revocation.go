@@ -152,8 +152,10 @@ func (e *Error) Unwrap() error { return e.Err }
 
 // Defaults and limits.
 const (
-	// DefaultTimeout bounds each request when Checker.Timeout is zero.
-	DefaultTimeout = 5 * time.Second
+	// DefaultOCSPTimeout and DefaultCRLTimeout bound each request when
+	// Checker.Timeout is zero: the Notary Project's defaults.
+	DefaultOCSPTimeout = 2 * time.Second
+	DefaultCRLTimeout  = 5 * time.Second
 	// MaxOCSPResponseSize bounds an OCSP response body.
 	MaxOCSPResponseSize = 20 << 10
 	// MaxCRLSize bounds a CRL body.
@@ -163,12 +165,13 @@ const (
 )
 
 // Checker checks revocation. The zero value is ready to use: network only,
-// no cache, DefaultTimeout. A Checker is safe for concurrent use once set up.
+// no cache, the default timeouts. A Checker is safe for concurrent use once set up.
 type Checker struct {
 	// HTTPClient sends the requests; http.DefaultClient when nil. Keep one
 	// per process to share connections.
 	HTTPClient *http.Client
-	// Timeout bounds each request (DefaultTimeout when zero).
+	// Timeout bounds each request (when zero, DefaultOCSPTimeout for OCSP
+	// and DefaultCRLTimeout for CRLs).
 	Timeout time.Duration
 	// CacheDir, when set, keeps verified OCSP responses and CRLs until their
 	// nextUpdate for later checks and runs. Every file is verified again
@@ -197,11 +200,11 @@ func (c *Checker) client() *http.Client {
 	return http.DefaultClient
 }
 
-func (c *Checker) timeout() time.Duration {
+func (c *Checker) timeout(def time.Duration) time.Duration {
 	if c.Timeout > 0 {
 		return c.Timeout
 	}
-	return DefaultTimeout
+	return def
 }
 
 // Check returns the revocation status of every certificate of chain except
@@ -333,7 +336,7 @@ func (c *Checker) checkOne(ctx context.Context, cert, issuer *x509.Certificate, 
 }
 
 // fromStore answers from stored data only: an OCSP response from any
-// responder, or else the CRLs of every distribution point.
+// responder, or else a CRL from any distribution point.
 func (c *Checker) fromStore(cert, issuer *x509.Certificate, ocspURLs, crlURLs []string, st *store) (Result, bool) {
 	offline := &store{dir: st.dir, source: st.source}
 	for _, u := range ocspURLs {

@@ -160,6 +160,21 @@ func TestCheck(t *testing.T) {
 		leafRes: want{status: revocation.Unknown, err: revocation.ErrInvalidResponse},
 		intRes:  want{status: revocation.Unknown, err: revocation.ErrInvalidResponse},
 	}, {
+		name: "one distribution point of two answers: its CRL decides",
+		leaf: testrevocation.LeafOptions{MissingCRLFirst: true},
+		setup: func(e *testrevocation.Env, leaf *x509.Certificate) {
+			e.Revoke(leaf, "keyCompromise")
+			e.SetOCSPDown(true)
+		},
+		leafRes: want{status: revocation.Revoked, method: revocation.MethodCRL, reason: 1},
+		intRes:  want{status: revocation.Good, method: revocation.MethodCRL},
+	}, {
+		name:    "no distribution point answers: unknown",
+		leaf:    testrevocation.LeafOptions{MissingCRLFirst: true, NoCRL: true},
+		setup:   func(e *testrevocation.Env, _ *x509.Certificate) { e.SetOCSPDown(true) },
+		leafRes: want{status: revocation.Unknown, err: revocation.ErrUnreachable},
+		intRes:  want{status: revocation.Good, method: revocation.MethodCRL},
+	}, {
 		name:    "CRL only: good",
 		leaf:    testrevocation.LeafOptions{NoOCSP: true},
 		leafRes: want{status: revocation.Good, method: revocation.MethodCRL},

@@ -91,6 +91,22 @@ type Result struct {
 	Err error
 }
 
+// RevokedWhenSigned applies the Notary Project's rule for timestamped
+// signatures to a result: a revoked certificate whose invalidity date is
+// after the authentic signing time was not compromised yet when it signed.
+// Pass the upper limit of the trusted timestamp's range, or the zero time
+// when the signature has no trusted timestamp: then, as without an
+// invalidity date, Revoked means revoked. It is false for every other status.
+func (r Result) RevokedWhenSigned(authenticSigningTime time.Time) bool {
+	if r.Status != Revoked {
+		return false
+	}
+	if authenticSigningTime.IsZero() || r.InvalidityDate.IsZero() {
+		return true
+	}
+	return !authenticSigningTime.Before(r.InvalidityDate)
+}
+
 // Errors of revocation checking, for errors.Is. Each is wrapped in an *Error
 // naming the certificate and the responder or distribution point.
 var (

@@ -179,3 +179,26 @@ func (d asn1RawIDP) marshal(t *testing.T) []byte {
 	}
 	return der
 }
+
+func TestRevokedWhenSigned(t *testing.T) {
+	inval := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name     string
+		r        Result
+		signedAt time.Time
+		want     bool
+	}{
+		{"good", Result{Status: Good}, inval.Add(time.Hour), false},
+		{"unknown is not revoked (the policy fails it on its own)", Result{Status: Unknown}, time.Time{}, false},
+		{"revoked, no timestamp", Result{Status: Revoked, InvalidityDate: inval}, time.Time{}, true},
+		{"revoked, no invalidity date", Result{Status: Revoked}, inval, true},
+		{"signed before the invalidity date", Result{Status: Revoked, InvalidityDate: inval}, inval.Add(-time.Second), false},
+		{"signed at the invalidity date", Result{Status: Revoked, InvalidityDate: inval}, inval, true},
+		{"signed after the invalidity date", Result{Status: Revoked, InvalidityDate: inval}, inval.Add(time.Second), true},
+	}
+	for _, tt := range tests {
+		if got := tt.r.RevokedWhenSigned(tt.signedAt); got != tt.want {
+			t.Errorf("%s: %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/asn1"
 	"encoding/base64"
 	"encoding/pem"
 	"fmt"
@@ -44,6 +45,8 @@ type CA struct {
 	Cert *x509.Certificate
 	key  crypto.Signer
 	dir  string
+	// responders are the certificates that sign OCSP responses, by Signer.
+	responders map[Signer]*x509.Certificate
 
 	mu sync.Mutex // serializes openssl runs on the database
 }
@@ -204,7 +207,14 @@ const (
 	// SignerNoOCSPSigning is a certificate the issuer issued without the
 	// OCSPSigning extended key usage.
 	SignerNoOCSPSigning Signer = "no-ocsp-signing"
+	// SignerWithoutNoCheck is a delegated responder without the
+	// id-pkix-ocsp-nocheck extension, whose own revocation is then checked
+	// with the CRL of its issuer.
+	SignerWithoutNoCheck Signer = "without-nocheck"
 )
+
+// Responder returns the certificate that signs ca's OCSP responses as s.
+func (ca *CA) Responder(s Signer) *x509.Certificate { return ca.responders[s] }
 
 // SetOCSPSigner chooses who signs the OCSP responses of both CAs.
 func (e *Env) SetOCSPSigner(s Signer) { e.signer.Store(s) }
@@ -329,8 +339,8 @@ func (e *Env) serveOCSP(w http.ResponseWriter, r *http.Request, rest string) {
 	switch s, _ := e.signer.Load().(Signer); s {
 	case SignerWrongKey:
 		cert, key = e.impostors[name].path("ca.pem"), e.impostors[name].path("ca.key")
-	case SignerNoOCSPSigning:
-		cert, key = ca.path("plain.pem"), ca.path("plain.key")
+	case SignerNoOCSPSigning, SignerWithoutNoCheck:
+		cert, key = ca.path(string(s)+".pem"), ca.path(string(s)+".key")
 	}
 	resp, err := ca.answerOCSP(req, cert, key)
 	if err != nil {
@@ -435,25 +445,44 @@ func (e *Env) newCA(name string, parent *CA, delegated bool) *CA {
 		ca.Cert = parent.issue(t, tmpl, ca.key.Public())
 	}
 	ca.setup(t)
+	ca.responders = map[Signer]*x509.Certificate{}
 	if delegated {
-		rkey := newKey(t)
-		rt := e.template("nv2 test "+name+" OCSP responder", false)
-		rt.KeyUsage = x509.KeyUsageDigitalSignature
-		rt.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageOCSPSigning}
-		rcert := ca.issue(t, rt, rkey.Public())
-		writePEM(t, ca.path("responder.pem"), "CERTIFICATE", rcert.Raw)
-		writeKey(t, ca.path("responder.key"), rkey)
+		ca.responders[SignerAuthorized] = e.newResponder(ca, "responder", "OCSP responder", true, true)
 	} else {
+		ca.responders[SignerAuthorized] = ca.Cert
 		writePEM(t, ca.path("responder.pem"), "CERTIFICATE", ca.Cert.Raw)
 		writeKey(t, ca.path("responder.key"), ca.key)
 	}
-	pkey := newKey(t)
-	pt := e.template("nv2 test "+name+" signer without OCSPSigning", false)
-	pt.KeyUsage = x509.KeyUsageDigitalSignature
-	pt.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning}
-	writePEM(t, ca.path("plain.pem"), "CERTIFICATE", ca.issue(t, pt, pkey.Public()).Raw)
-	writeKey(t, ca.path("plain.key"), pkey)
+	ca.responders[SignerNoOCSPSigning] = e.newResponder(ca, string(SignerNoOCSPSigning), "signer without OCSPSigning", false, false)
+	ca.responders[SignerWithoutNoCheck] = e.newResponder(ca, string(SignerWithoutNoCheck), "OCSP responder without nocheck", true, false)
 	return ca
+}
+
+var oidOCSPNoCheck = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 48, 1, 5}
+
+// newResponder issues a certificate from ca to sign its OCSP responses,
+// written as file.pem and file.key: with the OCSPSigning extended key usage
+// or not, and with id-pkix-ocsp-nocheck or else with ca's CRL distribution
+// point.
+func (e *Env) newResponder(ca *CA, file, cn string, ocspSigning, noCheck bool) *x509.Certificate {
+	t := e.t
+	t.Helper()
+	key := newKey(t)
+	tmpl := e.template("nv2 test "+ca.Name+" "+cn, false)
+	tmpl.KeyUsage = x509.KeyUsageDigitalSignature
+	tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning}
+	if ocspSigning {
+		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageOCSPSigning}
+	}
+	if noCheck {
+		tmpl.ExtraExtensions = []pkix.Extension{{Id: oidOCSPNoCheck, Value: []byte{0x05, 0x00}}}
+	} else {
+		tmpl.CRLDistributionPoints = []string{e.CRLURL(ca)}
+	}
+	cert := ca.issue(t, tmpl, key.Public())
+	writePEM(t, ca.path(file+".pem"), "CERTIFICATE", cert.Raw)
+	writeKey(t, ca.path(file+".key"), key)
+	return cert
 }
 
 // newImpostor makes a CA with real's name and database but another key.

@@ -35,7 +35,7 @@ func (c *Checker) checkOCSP(ctx context.Context, cert, issuer *x509.Certificate,
 	key := ocspKey(cert, issuer, responder)
 	var storeErr error
 	if der, ok := st.read(key); ok {
-		r, err := verifyOCSP(der, cert, issuer, c.now())
+		r, err := c.verifyOCSPFully(ctx, der, cert, issuer, st)
 		if err == nil {
 			r.Responder, r.Source = responder, st.source
 			return r, nil
@@ -52,7 +52,7 @@ func (c *Checker) checkOCSP(ctx context.Context, cert, issuer *x509.Certificate,
 	if err != nil {
 		return Result{}, err
 	}
-	r, err := verifyOCSP(der, cert, issuer, c.now())
+	r, err := c.verifyOCSPFully(ctx, der, cert, issuer, st)
 	if err != nil {
 		return Result{}, err
 	}
@@ -84,16 +84,54 @@ func (c *Checker) fetchOCSP(ctx context.Context, cert, issuer *x509.Certificate,
 	return c.do(ctx, http.MethodPost, responder, "application/ocsp-request", req, MaxOCSPResponseSize, c.timeout(DefaultOCSPTimeout))
 }
 
+// verifyOCSPFully is verifyOCSP, then the revocation check of a delegated
+// responder certificate without id-pkix-ocsp-nocheck: with the CRLs of its
+// distribution points, from the same store (the Notary Project's trust
+// policy specification, "Revocation Checking with OCSP"). A responder that
+// is revoked, or whose status is unknown, is not trusted.
+func (c *Checker) verifyOCSPFully(ctx context.Context, der []byte, cert, issuer *x509.Certificate, st *store) (Result, error) {
+	r, signer, err := parseOCSP(der, cert, issuer, c.now())
+	if err != nil || signer == nil || hasExtension(signer, oidOCSPNoCheck) || len(signer.CRLDistributionPoints) == 0 {
+		return r, err
+	}
+	sr, err := c.checkCRLs(ctx, signer, issuer, signer.CRLDistributionPoints, st)
+	switch {
+	case err != nil:
+		return Result{}, fmt.Errorf("%w: revocation status of responder %s unknown: %w", ErrInvalidResponse, signer.Subject, err)
+	case sr.Status == Revoked:
+		return Result{}, fmt.Errorf("%w: responder certificate %s is revoked", ErrInvalidResponse, signer.Subject)
+	}
+	return r, nil
+}
+
+var oidOCSPNoCheck = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 48, 1, 5}
+
+func hasExtension(cert *x509.Certificate, oid asn1.ObjectIdentifier) bool {
+	for _, ext := range cert.Extensions {
+		if ext.Id.Equal(oid) {
+			return true
+		}
+	}
+	return false
+}
+
 // verifyOCSP checks an OCSP response about cert (RFC 6960 section 3.2): it is
 // about this very certificate of this issuer, signed by the issuer or by a
 // responder certificate the issuer delegated with the OCSPSigning extended
 // key usage, current at now, with a nextUpdate; and it says good or revoked.
 func verifyOCSP(der []byte, cert, issuer *x509.Certificate, now time.Time) (Result, error) {
+	r, _, err := parseOCSP(der, cert, issuer, now)
+	return r, err
+}
+
+// parseOCSP is verifyOCSP, and also returns the delegated responder
+// certificate that signed the response (nil when the issuer signed it).
+func parseOCSP(der []byte, cert, issuer *x509.Certificate, now time.Time) (Result, *x509.Certificate, error) {
 	if len(der) > MaxOCSPResponseSize {
-		return Result{}, fmt.Errorf("%w: OCSP response of %d bytes", ErrTooLarge, len(der))
+		return Result{}, nil, fmt.Errorf("%w: OCSP response of %d bytes", ErrTooLarge, len(der))
 	}
 	if err := matchCertID(der, cert, issuer); err != nil {
-		return Result{}, err
+		return Result{}, nil, err
 	}
 	// With no issuer, ParseResponseForCert checks the signature only against
 	// an embedded certificate; the responder's authority is checked below.
@@ -101,15 +139,16 @@ func verifyOCSP(der []byte, cert, issuer *x509.Certificate, now time.Time) (Resu
 	if err != nil {
 		var rerr ocsp.ResponseError
 		if errors.As(err, &rerr) {
-			return Result{}, fmt.Errorf("%w: responder status %v", ErrInvalidResponse, rerr.Status)
+			return Result{}, nil, fmt.Errorf("%w: responder status %v", ErrInvalidResponse, rerr.Status)
 		}
-		return Result{}, fmt.Errorf("%w: %v", ErrInvalidResponse, err)
+		return Result{}, nil, fmt.Errorf("%w: %v", ErrInvalidResponse, err)
 	}
-	if err := checkResponder(resp, issuer, now); err != nil {
-		return Result{}, err
+	delegate, err := checkResponder(resp, issuer, now)
+	if err != nil {
+		return Result{}, nil, err
 	}
 	if err := checkCurrent(resp.ThisUpdate, resp.NextUpdate, now); err != nil {
-		return Result{}, err
+		return Result{}, nil, err
 	}
 	r := Result{Cert: cert, Method: MethodOCSP}
 	switch resp.Status {
@@ -119,40 +158,41 @@ func verifyOCSP(der []byte, cert, issuer *x509.Certificate, now time.Time) (Resu
 		r.Status, r.RevokedAt, r.Reason = Revoked, resp.RevokedAt, resp.RevocationReason
 		r.InvalidityDate = invalidityDate(resp.Extensions)
 	default:
-		return Result{}, ErrUnknownToResponder
+		return Result{}, nil, ErrUnknownToResponder
 	}
-	return r, nil
+	return r, delegate, nil
 }
 
 // checkResponder: the response is signed by the issuer itself, or by a
-// certificate the issuer signed for OCSP signing that is valid now.
-func checkResponder(resp *ocsp.Response, issuer *x509.Certificate, now time.Time) error {
+// certificate the issuer signed for OCSP signing that is valid now, which it
+// returns.
+func checkResponder(resp *ocsp.Response, issuer *x509.Certificate, now time.Time) (*x509.Certificate, error) {
 	signer := resp.Certificate
 	if signer == nil {
 		if err := resp.CheckSignatureFrom(issuer); err != nil {
-			return fmt.Errorf("%w: response not signed by the issuer %s: %v", ErrInvalidResponse, issuer.Subject, err)
+			return nil, fmt.Errorf("%w: response not signed by the issuer %s: %v", ErrInvalidResponse, issuer.Subject, err)
 		}
-		return nil
+		return nil, nil
 	}
 	// The embedded certificate's signature over the response was checked
 	// by ParseResponseForCert.
 	if signer.Equal(issuer) {
-		return nil
+		return nil, nil
 	}
 	if err := signer.CheckSignatureFrom(issuer); err != nil {
-		return fmt.Errorf("%w: responder %s not issued by %s: %v", ErrInvalidResponse, signer.Subject, issuer.Subject, err)
+		return nil, fmt.Errorf("%w: responder %s not issued by %s: %v", ErrInvalidResponse, signer.Subject, issuer.Subject, err)
 	}
 	ocspSigning := false
 	for _, u := range signer.ExtKeyUsage {
 		ocspSigning = ocspSigning || u == x509.ExtKeyUsageOCSPSigning
 	}
 	if !ocspSigning {
-		return fmt.Errorf("%w: responder %s lacks the OCSPSigning extended key usage", ErrInvalidResponse, signer.Subject)
+		return nil, fmt.Errorf("%w: responder %s lacks the OCSPSigning extended key usage", ErrInvalidResponse, signer.Subject)
 	}
 	if now.Before(signer.NotBefore) || now.After(signer.NotAfter) {
-		return fmt.Errorf("%w: responder certificate %s not valid at %s", ErrInvalidResponse, signer.Subject, now.UTC().Format(time.RFC3339))
+		return nil, fmt.Errorf("%w: responder certificate %s not valid at %s", ErrInvalidResponse, signer.Subject, now.UTC().Format(time.RFC3339))
 	}
-	return nil
+	return signer, nil
 }
 
 // checkCurrent: thisUpdate is not in the future beyond MaxClockSkew, and a

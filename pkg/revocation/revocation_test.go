@@ -175,6 +175,27 @@ func TestCheck(t *testing.T) {
 		leafRes: want{status: revocation.Unknown, err: revocation.ErrUnreachable},
 		intRes:  want{status: revocation.Good, method: revocation.MethodCRL},
 	}, {
+		name:    "delegated responder without ocsp-nocheck: its own CRL is checked too",
+		setup:   func(e *testrevocation.Env, _ *x509.Certificate) { e.SetOCSPSigner(testrevocation.SignerWithoutNoCheck) },
+		leafRes: want{status: revocation.Good, method: revocation.MethodOCSP},
+		intRes:  want{status: revocation.Good, method: revocation.MethodOCSP},
+	}, {
+		name: "delegated responder without ocsp-nocheck, revoked: its answers are refused, the CRL decides",
+		setup: func(e *testrevocation.Env, _ *x509.Certificate) {
+			e.SetOCSPSigner(testrevocation.SignerWithoutNoCheck)
+			e.Revoke(e.Intermediate.Responder(testrevocation.SignerWithoutNoCheck), "keyCompromise")
+		},
+		leafRes: want{status: revocation.Good, method: revocation.MethodCRL},
+		intRes:  want{status: revocation.Good, method: revocation.MethodOCSP},
+	}, {
+		name: "delegated responder without ocsp-nocheck, CRLs down: unknown",
+		setup: func(e *testrevocation.Env, _ *x509.Certificate) {
+			e.SetOCSPSigner(testrevocation.SignerWithoutNoCheck)
+			e.SetCRLDown(true)
+		},
+		leafRes: want{status: revocation.Unknown, err: revocation.ErrInvalidResponse},
+		intRes:  want{status: revocation.Unknown, err: revocation.ErrInvalidResponse},
+	}, {
 		name:    "CRL only: good",
 		leaf:    testrevocation.LeafOptions{NoOCSP: true},
 		leafRes: want{status: revocation.Good, method: revocation.MethodCRL},
@@ -293,6 +314,9 @@ func TestCheckInParallel(t *testing.T) {
 	}
 	if got := e.MaxConcurrent(); got < 2 {
 		t.Errorf("at most %d request at a time at the server, want the 2 checks to overlap", got)
+	}
+	if o, c := e.Requests(); o != 2 || c != 0 {
+		t.Errorf("%d OCSP and %d CRL requests, want one OCSP request per certificate", o, c)
 	}
 }
 

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/asn1"
 	"errors"
 	"fmt"
+	"math/big"
 	"net/http"
 	"sync"
 	"time"
@@ -23,6 +25,7 @@ var (
 	oidDeltaCRLIndicator        = asn1.ObjectIdentifier{2, 5, 29, 27}
 	oidCRLNumber                = asn1.ObjectIdentifier{2, 5, 29, 20}
 	oidAuthorityKeyID           = asn1.ObjectIdentifier{2, 5, 29, 35}
+	oidFreshestCRL              = asn1.ObjectIdentifier{2, 5, 29, 46}
 )
 
 // checkCRLs reads the CRL of every distribution point of cert at once (the
@@ -67,25 +70,118 @@ func (c *Checker) checkCRL(ctx context.Context, cert, issuer *x509.Certificate, 
 	if err := checkURL(dp); err != nil {
 		return Result{}, err
 	}
-	crl, source, err := c.getCRL(ctx, issuer, dp, st)
+	base, source, err := c.getCRL(ctx, issuer, dp, st, false)
 	if err != nil {
 		return Result{}, err
 	}
-	if err := checkScope(crl, cert, dp); err != nil {
+	if err := checkScope(base, cert, dp); err != nil {
 		return Result{}, err
 	}
-	r := lookup(crl, cert)
+	urls, err := freshestCRLURLs(base.Extensions, cert.Extensions)
+	if err != nil {
+		return Result{}, err
+	}
+	var delta *x509.RevocationList
+	if len(urls) > 0 {
+		if delta, err = c.getDelta(ctx, issuer, base, urls, st); err != nil {
+			return Result{}, err
+		}
+	}
+	r := lookup(base, delta, cert)
 	r.Responder, r.Source = dp, source
 	return r, nil
 }
 
+// getDelta returns the first delta CRL of urls that verifies and applies to
+// base (RFC 5280 section 5.2.4): newer than base, and for a base no newer
+// than it. Without one the status cannot be determined.
+func (c *Checker) getDelta(ctx context.Context, issuer *x509.Certificate, base *x509.RevocationList, urls []string, st *store) (*x509.RevocationList, error) {
+	var errs []error
+	for _, u := range urls {
+		err := checkURL(u)
+		var delta *x509.RevocationList
+		if err == nil {
+			delta, _, err = c.getCRL(ctx, issuer, u, st, true)
+		}
+		if err == nil {
+			err = checkDelta(base, delta)
+		}
+		if err == nil {
+			return delta, nil
+		}
+		errs = append(errs, fmt.Errorf("delta CRL at %s: %w", u, err))
+	}
+	return nil, errors.Join(errs...)
+}
+
+// checkDelta: the delta CRL is newer than base and applies to it.
+func checkDelta(base, delta *x509.RevocationList) error {
+	baseNumber, err := deltaIndicator(delta)
+	switch {
+	case err != nil:
+		return err
+	case base.Number == nil || delta.Number == nil:
+		return fmt.Errorf("%w: a CRL without a CRL number", ErrInvalidResponse)
+	case delta.Number.Cmp(base.Number) <= 0:
+		return fmt.Errorf("%w: delta CRL number %v is not after the base CRL's %v", ErrInvalidResponse, delta.Number, base.Number)
+	case baseNumber.Cmp(base.Number) > 0:
+		return fmt.Errorf("%w: delta CRL for base CRL %v, newer than the base CRL read (%v)", ErrInvalidResponse, baseNumber, base.Number)
+	}
+	return nil
+}
+
+// deltaIndicator returns the BaseCRLNumber of a delta CRL's indicator.
+func deltaIndicator(crl *x509.RevocationList) (*big.Int, error) {
+	for _, ext := range crl.Extensions {
+		if ext.Id.Equal(oidDeltaCRLIndicator) {
+			n := new(big.Int)
+			if rest, err := asn1.Unmarshal(ext.Value, &n); err != nil || len(rest) > 0 {
+				return nil, fmt.Errorf("%w: malformed delta CRL indicator", ErrInvalidResponse)
+			}
+			return n, nil
+		}
+	}
+	return nil, fmt.Errorf("%w: not a delta CRL", ErrInvalidResponse)
+}
+
+// distributionPoint is RFC 5280's DistributionPoint, the element of the
+// freshestCRL extension.
+type distributionPoint struct {
+	Name      asn1.RawValue  `asn1:"optional,explicit,tag:0"`
+	Reasons   asn1.BitString `asn1:"optional,tag:1"`
+	CRLIssuer asn1.RawValue  `asn1:"optional,tag:2"`
+}
+
+// freshestCRLURLs returns the delta CRL URLs of the first extension list
+// holding a freshestCRL extension (RFC 5280 section 5.2.6): the base CRL's,
+// else the certificate's.
+func freshestCRLURLs(lists ...[]pkix.Extension) ([]string, error) {
+	for _, exts := range lists {
+		for _, ext := range exts {
+			if !ext.Id.Equal(oidFreshestCRL) {
+				continue
+			}
+			var dps []distributionPoint
+			if rest, err := asn1.Unmarshal(ext.Value, &dps); err != nil || len(rest) > 0 {
+				return nil, fmt.Errorf("%w: malformed freshest CRL extension", ErrInvalidResponse)
+			}
+			var urls []string
+			for _, dp := range dps {
+				urls = append(urls, fullNameURIs(dp.Name)...)
+			}
+			return urls, nil
+		}
+	}
+	return nil, nil
+}
+
 // getCRL returns the verified CRL of issuer at dp. Concurrent requests for
 // the same CRL (certificates of one issuer) share one download.
-func (c *Checker) getCRL(ctx context.Context, issuer *x509.Certificate, dp string, st *store) (*x509.RevocationList, Source, error) {
+func (c *Checker) getCRL(ctx context.Context, issuer *x509.Certificate, dp string, st *store, delta bool) (*x509.RevocationList, Source, error) {
 	key := crlKey(issuer, dp)
 	var storeErr error
 	if der, ok := st.read(key); ok {
-		crl, err := verifyCRL(der, issuer, c.now())
+		crl, err := verifyCRL(der, issuer, c.now(), delta)
 		if err == nil {
 			return crl, st.source, nil
 		}
@@ -102,7 +198,7 @@ func (c *Checker) getCRL(ctx context.Context, issuer *x509.Certificate, dp strin
 		if err != nil {
 			return nil, err
 		}
-		crl, err := verifyCRL(der, issuer, c.now())
+		crl, err := verifyCRL(der, issuer, c.now(), delta)
 		if err != nil {
 			return nil, err
 		}
@@ -118,9 +214,10 @@ func (c *Checker) getCRL(ctx context.Context, issuer *x509.Certificate, dp strin
 }
 
 // verifyCRL parses a CRL and checks it (RFC 5280 section 6.3.3): issued and
-// signed by issuer, current at now with a nextUpdate, a complete CRL (not a
-// delta), and no critical extension this package cannot process.
-func verifyCRL(der []byte, issuer *x509.Certificate, now time.Time) (*x509.RevocationList, error) {
+// signed by issuer, current at now with a nextUpdate, a complete CRL or, when
+// delta is set, a delta CRL, and no critical extension this package cannot
+// process.
+func verifyCRL(der []byte, issuer *x509.Certificate, now time.Time, delta bool) (*x509.RevocationList, error) {
 	if len(der) > MaxCRLSize {
 		return nil, fmt.Errorf("%w: CRL of %d bytes", ErrTooLarge, len(der))
 	}
@@ -140,10 +237,17 @@ func verifyCRL(der []byte, issuer *x509.Certificate, now time.Time) (*x509.Revoc
 	for _, ext := range crl.Extensions {
 		switch {
 		case ext.Id.Equal(oidDeltaCRLIndicator):
-			return nil, fmt.Errorf("%w: a delta CRL, not a complete one", ErrInvalidResponse)
-		case ext.Id.Equal(oidIssuingDistributionPoint), ext.Id.Equal(oidCRLNumber), ext.Id.Equal(oidAuthorityKeyID):
+			if !delta {
+				return nil, fmt.Errorf("%w: a delta CRL where a complete one belongs", ErrInvalidResponse)
+			}
+		case ext.Id.Equal(oidIssuingDistributionPoint), ext.Id.Equal(oidCRLNumber), ext.Id.Equal(oidAuthorityKeyID), ext.Id.Equal(oidFreshestCRL):
 		case ext.Critical:
 			return nil, fmt.Errorf("%w: unsupported critical CRL extension %v", ErrInvalidResponse, ext.Id)
+		}
+	}
+	if delta {
+		if _, err := deltaIndicator(crl); err != nil {
+			return nil, err
 		}
 	}
 	for _, entry := range crl.RevokedCertificateEntries {
@@ -187,7 +291,7 @@ func checkScope(crl *x509.RevocationList, cert *x509.Certificate, dp string) err
 		case idp.IndirectCRL:
 			return fmt.Errorf("%w: an indirect CRL is not supported", ErrInvalidResponse)
 		}
-		if names := idpURIs(idp); len(names) > 0 {
+		if names := fullNameURIs(idp.DistributionPoint); len(names) > 0 {
 			for _, n := range names {
 				if n == dp {
 					return nil
@@ -208,9 +312,9 @@ func parseIDP(value []byte) (issuingDistributionPoint, error) {
 	return idp, nil
 }
 
-// idpURIs returns the URIs of the fullName of an issuing distribution point.
-func idpURIs(idp issuingDistributionPoint) []string {
-	name := idp.DistributionPoint
+// fullNameURIs returns the URIs of a DistributionPointName when it is a
+// fullName.
+func fullNameURIs(name asn1.RawValue) []string {
 	if name.Class != asn1.ClassContextSpecific || name.Tag != 0 { // fullName
 		return nil
 	}
@@ -228,15 +332,34 @@ func idpURIs(idp issuingDistributionPoint) []string {
 	return uris
 }
 
-// lookup returns cert's status in a verified CRL. An entry on hold
-// (certificateHold) counts as revoked; removeFromCRL entries are not.
-func lookup(crl *x509.RevocationList, cert *x509.Certificate) Result {
-	for _, entry := range crl.RevokedCertificateEntries {
-		if entry.SerialNumber == nil || entry.SerialNumber.Cmp(cert.SerialNumber) != 0 || entry.ReasonCode == reasonRemoveFromCRL {
-			continue
+// lookup returns cert's status in a verified CRL and its delta CRL, if any.
+// An entry on hold (certificateHold) counts as revoked; a removeFromCRL
+// entry in the delta lifts a hold of the base.
+func lookup(base, delta *x509.RevocationList, cert *x509.Certificate) Result {
+	if delta != nil {
+		if e := findEntry(delta, cert); e != nil {
+			if e.ReasonCode == reasonRemoveFromCRL {
+				return Result{Cert: cert, Status: Good, Method: MethodCRL}
+			}
+			return revokedBy(e, cert)
 		}
-		return Result{Cert: cert, Status: Revoked, Method: MethodCRL, RevokedAt: entry.RevocationTime, Reason: entry.ReasonCode,
-			InvalidityDate: invalidityDate(entry.Extensions)}
+	}
+	if e := findEntry(base, cert); e != nil && e.ReasonCode != reasonRemoveFromCRL {
+		return revokedBy(e, cert)
 	}
 	return Result{Cert: cert, Status: Good, Method: MethodCRL}
+}
+
+func findEntry(crl *x509.RevocationList, cert *x509.Certificate) *x509.RevocationListEntry {
+	for i, entry := range crl.RevokedCertificateEntries {
+		if entry.SerialNumber != nil && entry.SerialNumber.Cmp(cert.SerialNumber) == 0 {
+			return &crl.RevokedCertificateEntries[i]
+		}
+	}
+	return nil
+}
+
+func revokedBy(e *x509.RevocationListEntry, cert *x509.Certificate) Result {
+	return Result{Cert: cert, Status: Revoked, Method: MethodCRL, RevokedAt: e.RevocationTime, Reason: e.ReasonCode,
+		InvalidityDate: invalidityDate(e.Extensions)}
 }

@@ -29,6 +29,18 @@ type fuzzPKI struct {
 }
 
 func newFuzzPKI(t testing.TB) *fuzzPKI {
+	return newGoPKI(t, goPKIOptions{ocsp: "http://127.0.0.1:1/ocsp", crl: "http://127.0.0.1:1/crl"})
+}
+
+// goPKIOptions are the leaf's revocation URLs and extra extensions.
+type goPKIOptions struct {
+	ocsp, crl string
+	leafExtra []pkix.Extension
+}
+
+// newGoPKI makes a root, an issuer and a leaf (serials 1, 2, 3) in Go; only
+// the leaf names revocation URLs.
+func newGoPKI(t testing.TB, opts goPKIOptions) *fuzzPKI {
 	t.Helper()
 	now := time.Now()
 	mk := func(cn string, serial int64, isCA bool, parent *x509.Certificate, parentKey crypto.Signer) (*x509.Certificate, crypto.Signer) {
@@ -40,10 +52,17 @@ func newFuzzPKI(t testing.TB) *fuzzPKI {
 			SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: cn},
 			NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour),
 			BasicConstraintsValid: true, IsCA: isCA,
-			OCSPServer: []string{"http://127.0.0.1:1/ocsp"}, CRLDistributionPoints: []string{"http://127.0.0.1:1/crl"},
 		}
 		if isCA {
 			tmpl.KeyUsage = x509.KeyUsageCertSign | x509.KeyUsageCRLSign
+		} else {
+			if opts.ocsp != "" {
+				tmpl.OCSPServer = []string{opts.ocsp}
+			}
+			if opts.crl != "" {
+				tmpl.CRLDistributionPoints = []string{opts.crl}
+			}
+			tmpl.ExtraExtensions = opts.leafExtra
 		}
 		if parent == nil {
 			parent, parentKey = tmpl, key
@@ -89,6 +108,34 @@ func (p *fuzzPKI) crl(t testing.TB, extra []pkix.Extension) []byte {
 	return der
 }
 
+// deltaCRL is a delta CRL for p.crl's (number 1): number 2, base 1,
+// lifting the hold p.crl puts the leaf on.
+func (p *fuzzPKI) deltaCRL(t testing.TB) []byte {
+	t.Helper()
+	ind, _ := asn1.Marshal(big.NewInt(1))
+	der, err := x509.CreateRevocationList(rand.Reader, &x509.RevocationList{
+		Number: big.NewInt(2), ThisUpdate: p.now.Add(-time.Minute), NextUpdate: p.now.Add(time.Hour),
+		RevokedCertificateEntries: []x509.RevocationListEntry{{SerialNumber: big.NewInt(3), RevocationTime: p.now.Add(-time.Minute), ReasonCode: reasonRemoveFromCRL}},
+		ExtraExtensions:           []pkix.Extension{{Id: oidDeltaCRLIndicator, Critical: true, Value: ind}},
+	}, p.issuer, p.issuerKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return der
+}
+
+// freshestSeed is a freshestCRL extension value naming url.
+func freshestSeed(t testing.TB, url string) []byte {
+	t.Helper()
+	gn, _ := asn1.Marshal(asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: 6, Bytes: []byte(url)})
+	full, _ := asn1.Marshal(asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: 0, IsCompound: true, Bytes: gn})
+	der, err := asn1.Marshal([]distributionPoint{{Name: asn1.RawValue{FullBytes: full}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return der
+}
+
 func idpSeed(t testing.TB) []byte {
 	t.Helper()
 	uri := asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: 6, Bytes: []byte("http://127.0.0.1:1/crl")}
@@ -121,14 +168,30 @@ func FuzzVerifyCRL(f *testing.F) {
 	p := newFuzzPKI(f)
 	f.Add(p.crl(f, nil))
 	f.Add(p.crl(f, []pkix.Extension{{Id: oidIssuingDistributionPoint, Critical: true, Value: idpSeed(f)}}))
+	f.Add(p.deltaCRL(f))
+	base, err := x509.ParseRevocationList(p.crl(f, nil))
+	if err != nil {
+		f.Fatal(err)
+	}
 	f.Fuzz(func(t *testing.T, der []byte) {
-		crl, err := verifyCRL(der, p.issuer, p.now)
-		if err != nil {
-			return
+		if crl, err := verifyCRL(der, p.issuer, p.now, false); err == nil {
+			if checkScope(crl, p.leaf, p.leaf.CRLDistributionPoints[0]) == nil {
+				lookup(crl, nil, p.leaf)
+			}
+			freshestCRLURLs(crl.Extensions)
 		}
-		if checkScope(crl, p.leaf, p.leaf.CRLDistributionPoints[0]) == nil {
-			lookup(crl, p.leaf)
+		if delta, err := verifyCRL(der, p.issuer, p.now, true); err == nil {
+			if checkDelta(base, delta) == nil {
+				lookup(base, delta, p.leaf)
+			}
 		}
+	})
+}
+
+func FuzzFreshestCRL(f *testing.F) {
+	f.Add(freshestSeed(f, "http://127.0.0.1:1/delta.crl"))
+	f.Fuzz(func(t *testing.T, der []byte) {
+		freshestCRLURLs([]pkix.Extension{{Id: oidFreshestCRL, Value: der}})
 	})
 }
 
@@ -137,7 +200,7 @@ func FuzzParseIDP(f *testing.F) {
 	f.Add([]byte{0x30, 0x00})
 	f.Fuzz(func(t *testing.T, der []byte) {
 		if idp, err := parseIDP(der); err == nil {
-			idpURIs(idp)
+			fullNameURIs(idp.DistributionPoint)
 		}
 	})
 }
@@ -163,7 +226,7 @@ func FuzzStoredData(f *testing.F) {
 		c := &Checker{OfflineDir: dir, Now: func() time.Time { return p.now }}
 		r := c.Check(context.Background(), []*x509.Certificate{p.leaf, p.issuer, p.root})[0]
 		if r.Status == Good || r.Status == Revoked {
-			_, crlErr := verifyCRL(data, p.issuer, p.now)
+			_, crlErr := verifyCRL(data, p.issuer, p.now, false)
 			_, ocspErr := verifyOCSP(data, p.leaf, p.issuer, p.now)
 			if crlErr != nil && ocspErr != nil {
 				t.Fatalf("status %v from data that does not verify: %v; %v", r.Status, ocspErr, crlErr)

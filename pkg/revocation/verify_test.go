@@ -133,7 +133,7 @@ func TestVerifyCRLRules(t *testing.T) {
 			if tt.cert != nil {
 				cert = tt.cert
 			}
-			crl, err := verifyCRL(der, p.issuer, p.now)
+			crl, err := verifyCRL(der, p.issuer, p.now, false)
 			if err == nil {
 				err = checkScope(crl, cert, dp)
 			}
@@ -141,7 +141,7 @@ func TestVerifyCRLRules(t *testing.T) {
 				t.Fatalf("verify: %v, want %v", err, tt.want)
 			}
 			if err == nil {
-				if r := lookup(crl, cert); r.Status != tt.state {
+				if r := lookup(crl, nil, cert); r.Status != tt.state {
 					t.Errorf("status %v, want %v", r.Status, tt.state)
 				}
 			}

@@ -72,7 +72,7 @@ func (c *Checker) checkCRL(ctx context.Context, cert, issuer *x509.Certificate, 
 	}
 	base, source, err := c.getCRL(ctx, issuer, dp, st, false)
 	if err != nil {
-		return Result{}, err
+		return staleRevocation(base, cert, dp, source, err)
 	}
 	if err := checkScope(base, cert, dp); err != nil {
 		return Result{}, err
@@ -88,6 +88,22 @@ func (c *Checker) checkCRL(ctx context.Context, cert, issuer *x509.Certificate, 
 		}
 	}
 	r := lookup(base, delta, cert)
+	r.Responder, r.Source = dp, source
+	return r, nil
+}
+
+// staleRevocation reads a CRL past its nextUpdate, whose signature is valid:
+// it still proves that a certificate listed for any reason but
+// certificateHold is revoked (the Notary Project's trust policy
+// specification, "Revocation Checking with CRL"). Anything else is err.
+func staleRevocation(crl *x509.RevocationList, cert *x509.Certificate, dp string, source Source, err error) (Result, error) {
+	if crl == nil || !errors.Is(err, ErrStale) || checkScope(crl, cert, dp) != nil {
+		return Result{}, err
+	}
+	r := lookup(crl, nil, cert)
+	if r.Status != Revoked || r.Reason == reasonCertificateHold {
+		return Result{}, err
+	}
 	r.Responder, r.Source = dp, source
 	return r, nil
 }
@@ -180,16 +196,17 @@ func freshestCRLURLs(lists ...[]pkix.Extension) ([]string, error) {
 func (c *Checker) getCRL(ctx context.Context, issuer *x509.Certificate, dp string, st *store, delta bool) (*x509.RevocationList, Source, error) {
 	key := crlKey(issuer, dp)
 	var storeErr error
+	var stale *x509.RevocationList
 	if der, ok := st.read(key); ok {
 		crl, err := verifyCRL(der, issuer, c.now(), delta)
 		if err == nil {
 			return crl, st.source, nil
 		}
-		storeErr = err
+		storeErr, stale = err, crl
 	}
 	if !st.network {
 		if storeErr != nil {
-			return nil, "", fmt.Errorf("%w: %w", ErrNotInOfflineData, storeErr)
+			return stale, st.source, fmt.Errorf("%w: %w", ErrNotInOfflineData, storeErr)
 		}
 		return nil, "", ErrNotInOfflineData
 	}
@@ -200,23 +217,22 @@ func (c *Checker) getCRL(ctx context.Context, issuer *x509.Certificate, dp strin
 		}
 		crl, err := verifyCRL(der, issuer, c.now(), delta)
 		if err != nil {
-			return nil, err
+			return crl, err
 		}
 		if err := st.write(key, der); err != nil {
 			return nil, err
 		}
 		return crl, nil
 	})
-	if err != nil {
-		return nil, "", err
-	}
-	return v.(*x509.RevocationList), SourceNetwork, nil
+	crl, _ := v.(*x509.RevocationList)
+	return crl, SourceNetwork, err
 }
 
 // verifyCRL parses a CRL and checks it (RFC 5280 section 6.3.3): issued and
 // signed by issuer, current at now with a nextUpdate, a complete CRL or, when
 // delta is set, a delta CRL, and no critical extension this package cannot
-// process.
+// process. A CRL that passes every check but the dates is returned with the
+// ErrStale error: it still proves a revocation.
 func verifyCRL(der []byte, issuer *x509.Certificate, now time.Time, delta bool) (*x509.RevocationList, error) {
 	if len(der) > MaxCRLSize {
 		return nil, fmt.Errorf("%w: CRL of %d bytes", ErrTooLarge, len(der))
@@ -230,9 +246,6 @@ func verifyCRL(der []byte, issuer *x509.Certificate, now time.Time, delta bool) 
 	}
 	if err := crl.CheckSignatureFrom(issuer); err != nil {
 		return nil, fmt.Errorf("%w: CRL not signed by %s: %v", ErrInvalidResponse, issuer.Subject, err)
-	}
-	if err := checkCurrent(crl.ThisUpdate, crl.NextUpdate, now); err != nil {
-		return nil, err
 	}
 	for _, ext := range crl.Extensions {
 		switch {
@@ -256,6 +269,9 @@ func verifyCRL(der []byte, issuer *x509.Certificate, now time.Time, delta bool) 
 				return nil, fmt.Errorf("%w: unsupported critical CRL entry extension %v", ErrInvalidResponse, ext.Id)
 			}
 		}
+	}
+	if err := checkCurrent(crl.ThisUpdate, crl.NextUpdate, now); err != nil {
+		return crl, err
 	}
 	return crl, nil
 }

@@ -115,6 +115,24 @@ func TestCheck(t *testing.T) {
 		leafRes: want{status: revocation.Unknown, err: revocation.ErrStale},
 		intRes:  want{status: revocation.Unknown, err: revocation.ErrStale},
 	}, {
+		name: "CRL past its nextUpdate listing the certificate: still revoked",
+		setup: func(e *testrevocation.Env, leaf *x509.Certificate) {
+			e.Revoke(leaf, "keyCompromise")
+			e.SetOCSPDown(true)
+		},
+		checker: func(c *revocation.Checker) { c.Now = later },
+		leafRes: want{status: revocation.Revoked, method: revocation.MethodCRL, reason: 1},
+		intRes:  want{status: revocation.Unknown, err: revocation.ErrStale},
+	}, {
+		name: "CRL past its nextUpdate with the certificate on hold: unknown",
+		setup: func(e *testrevocation.Env, leaf *x509.Certificate) {
+			e.Revoke(leaf, "certificateHold")
+			e.SetOCSPDown(true)
+		},
+		checker: func(c *revocation.Checker) { c.Now = later },
+		leafRes: want{status: revocation.Unknown, err: revocation.ErrStale},
+		intRes:  want{status: revocation.Unknown, err: revocation.ErrStale},
+	}, {
 		name:    "OCSP response past its nextUpdate, CRL down: unknown",
 		setup:   func(e *testrevocation.Env, _ *x509.Certificate) { e.SetCRLDown(true) },
 		checker: func(c *revocation.Checker) { c.Now = later },

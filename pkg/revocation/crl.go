@@ -161,7 +161,8 @@ func deltaIndicator(crl *x509.RevocationList) (*big.Int, error) {
 }
 
 // distributionPoint is RFC 5280's DistributionPoint, the element of the
-// freshestCRL extension.
+// freshestCRL extension. encoding/asn1 keeps an explicitly tagged RawValue
+// whole: Name is the [0] element around the DistributionPointName.
 type distributionPoint struct {
 	Name      asn1.RawValue  `asn1:"optional,explicit,tag:0"`
 	Reasons   asn1.BitString `asn1:"optional,tag:1"`
@@ -277,7 +278,8 @@ func verifyCRL(der []byte, issuer *x509.Certificate, now time.Time, delta bool) 
 }
 
 // issuingDistributionPoint is RFC 5280 section 5.2.5's extension, which
-// limits what a CRL covers.
+// limits what a CRL covers. DistributionPoint is the whole [0] element, as
+// in distributionPoint.
 type issuingDistributionPoint struct {
 	DistributionPoint          asn1.RawValue  `asn1:"optional,explicit,tag:0"`
 	OnlyContainsUserCerts      bool           `asn1:"optional,tag:1"`
@@ -328,11 +330,15 @@ func parseIDP(value []byte) (issuingDistributionPoint, error) {
 	return idp, nil
 }
 
-// fullNameURIs returns the URIs of a DistributionPointName when it is a
-// fullName.
-func fullNameURIs(name asn1.RawValue) []string {
-	if name.Class != asn1.ClassContextSpecific || name.Tag != 0 { // fullName
+// fullNameURIs returns the URIs of a distributionPoint field ([0], holding a
+// DistributionPointName) when it is a fullName ([0] GeneralNames).
+func fullNameURIs(field asn1.RawValue) []string {
+	if field.Class != asn1.ClassContextSpecific || field.Tag != 0 {
 		return nil
+	}
+	var name asn1.RawValue
+	if _, err := asn1.Unmarshal(field.Bytes, &name); err != nil || name.Class != asn1.ClassContextSpecific || name.Tag != 0 {
+		return nil // absent, malformed, or nameRelativeToCRLIssuer
 	}
 	var uris []string
 	for rest := name.Bytes; len(rest) > 0; {

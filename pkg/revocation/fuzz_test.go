@@ -57,6 +57,8 @@ func newGoPKI(t testing.TB, opts goPKIOptions) *fuzzPKI {
 		if isCA {
 			tmpl.KeyUsage = x509.KeyUsageCertSign | x509.KeyUsageCRLSign
 		} else {
+			tmpl.KeyUsage = x509.KeyUsageDigitalSignature
+			tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning}
 			if opts.ocsp != "" {
 				tmpl.OCSPServer = []string{opts.ocsp}
 			}
@@ -129,23 +131,23 @@ func (p *fuzzPKI) deltaCRL(t testing.TB) []byte {
 func freshestSeed(t testing.TB, url string) []byte {
 	t.Helper()
 	gn, _ := asn1.Marshal(asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: 6, Bytes: []byte(url)})
-	full, _ := asn1.Marshal(asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: 0, IsCompound: true, Bytes: gn})
-	der, err := asn1.Marshal([]distributionPoint{{Name: asn1.RawValue{FullBytes: full}}})
+	der, err := asn1.Marshal([]distributionPoint{{Name: dpName(gn)}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return der
 }
 
+// dpName is a distributionPoint field: [0] { fullName [0] { generalNames } }.
+func dpName(generalNames []byte) asn1.RawValue {
+	full, _ := asn1.Marshal(asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: 0, IsCompound: true, Bytes: generalNames})
+	return asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: 0, IsCompound: true, Bytes: full}
+}
+
 func idpSeed(t testing.TB) []byte {
 	t.Helper()
-	uri := asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: 6, Bytes: []byte("http://127.0.0.1:1/crl")}
-	uriDER, _ := asn1.Marshal(uri)
-	fullName, _ := asn1.Marshal(asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: 0, IsCompound: true, Bytes: uriDER})
-	der, err := asn1.Marshal(struct {
-		DP   asn1.RawValue `asn1:"explicit,tag:0"`
-		User bool          `asn1:"optional,tag:1"`
-	}{DP: asn1.RawValue{FullBytes: fullName}, User: true})
+	uri, _ := asn1.Marshal(asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: 6, Bytes: []byte("http://127.0.0.1:1/crl")})
+	der, err := asn1.Marshal(issuingDistributionPoint{DistributionPoint: dpName(uri), OnlyContainsUserCerts: true})
 	if err != nil {
 		t.Fatal(err)
 	}

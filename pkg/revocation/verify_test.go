@@ -169,8 +169,7 @@ func (d asn1RawIDP) marshal(t *testing.T) []byte {
 	var v issuingDistributionPoint
 	if d.uri != "" {
 		gn, _ := asn1.Marshal(asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: 6, Bytes: []byte(d.uri)})
-		full, _ := asn1.Marshal(asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: 0, IsCompound: true, Bytes: gn})
-		v.DistributionPoint = asn1.RawValue{FullBytes: full}
+		v.DistributionPoint = dpName(gn)
 	}
 	v.OnlyContainsUserCerts, v.OnlyContainsCACerts, v.IndirectCRL = d.onlyUser, d.onlyCA, d.indirect
 	der, err := asn1.Marshal(v)
@@ -201,4 +200,21 @@ func TestRevokedWhenSigned(t *testing.T) {
 			t.Errorf("%s: %v, want %v", tt.name, got, tt.want)
 		}
 	}
+}
+
+// TestDistributionPointSyntax: the freshestCRL parser reads what
+// crypto/x509 writes as CRL distribution points (the same syntax).
+func TestDistributionPointSyntax(t *testing.T) {
+	p := newGoPKI(t, goPKIOptions{crl: "http://127.0.0.1:1/a.crl"})
+	for _, ext := range p.leaf.Extensions {
+		if ext.Id.Equal(asn1.ObjectIdentifier{2, 5, 29, 31}) {
+			ext.Id = oidFreshestCRL
+			urls, err := freshestCRLURLs([]pkix.Extension{ext})
+			if err != nil || len(urls) != 1 || urls[0] != "http://127.0.0.1:1/a.crl" {
+				t.Fatalf("freshestCRLURLs = %v, %v; want the certificate's distribution point", urls, err)
+			}
+			return
+		}
+	}
+	t.Fatal("no CRL distribution points extension")
 }

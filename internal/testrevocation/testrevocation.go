@@ -85,6 +85,9 @@ type LeafOptions struct {
 	// MissingCRLFirst lists, before the real CRL distribution point, one
 	// whose CRL does not exist (404).
 	MissingCRLFirst bool
+	// CRLAlias names the intermediate's CRL by another URL, which its
+	// issuing distribution point does not list.
+	CRLAlias bool
 }
 
 // Require skips the test when openssl is not installed.
@@ -124,7 +127,10 @@ func (e *Env) Leaf(opts LeafOptions) *x509.Certificate {
 	if opts.MissingCRLFirst {
 		tmpl.CRLDistributionPoints = []string{e.URL + "/crl/missing.crl"}
 	}
-	if !opts.NoCRL {
+	switch {
+	case opts.CRLAlias:
+		tmpl.CRLDistributionPoints = append(tmpl.CRLDistributionPoints, e.CRLURL(e.Intermediate)+"?alias")
+	case !opts.NoCRL:
 		tmpl.CRLDistributionPoints = append(tmpl.CRLDistributionPoints, e.CRLURL(e.Intermediate))
 	}
 	return e.Intermediate.issue(e.t, tmpl, key.Public())
@@ -444,7 +450,7 @@ func (e *Env) newCA(name string, parent *CA, delegated bool) *CA {
 		tmpl.CRLDistributionPoints = []string{e.CRLURL(parent)}
 		ca.Cert = parent.issue(t, tmpl, ca.key.Public())
 	}
-	ca.setup(t)
+	ca.setup(t, e.CRLURL(ca))
 	ca.responders = map[Signer]*x509.Certificate{}
 	if delegated {
 		ca.responders[SignerAuthorized] = e.newResponder(ca, "responder", "OCSP responder", true, true)
@@ -493,7 +499,7 @@ func (e *Env) newImpostor(real *CA) *CA {
 	ca.key = newKey(t)
 	tmpl := e.template(real.Cert.Subject.CommonName, true)
 	ca.Cert = selfSign(t, tmpl, ca.key)
-	ca.setup(t)
+	ca.setup(t, e.CRLURL(real))
 	// Share the real database so the impostor lists the same revocations.
 	os.Remove(ca.path("index.txt"))
 	if err := os.Symlink(real.path("index.txt"), ca.path("index.txt")); err != nil {
@@ -503,7 +509,8 @@ func (e *Env) newImpostor(real *CA) *CA {
 }
 
 // setup writes the CA's certificate, key, empty database and openssl config.
-func (ca *CA) setup(t testing.TB) {
+// Its CRLs carry an issuing distribution point naming crlURL.
+func (ca *CA) setup(t testing.TB, crlURL string) {
 	t.Helper()
 	if err := os.MkdirAll(ca.dir, 0o700); err != nil {
 		t.Fatal(err)
@@ -522,6 +529,11 @@ private_key = ca.key
 default_md = sha256
 default_crl_days = 1
 unique_subject = no
+crl_extensions = crl_ext
+[crl_ext]
+issuingDistributionPoint = critical, @idp
+[idp]
+fullname = URI:`+crlURL+`
 `)
 }
 

@@ -214,6 +214,12 @@ func TestCheck(t *testing.T) {
 		leafRes: want{status: revocation.Unknown, err: revocation.ErrInvalidResponse},
 		intRes:  want{status: revocation.Unknown, err: revocation.ErrInvalidResponse},
 	}, {
+		name:    "CRL whose issuing distribution point is another URL: unknown",
+		leaf:    testrevocation.LeafOptions{CRLAlias: true},
+		setup:   func(e *testrevocation.Env, _ *x509.Certificate) { e.SetOCSPDown(true) },
+		leafRes: want{status: revocation.Unknown, err: revocation.ErrInvalidResponse},
+		intRes:  want{status: revocation.Good, method: revocation.MethodCRL},
+	}, {
 		name:    "CRL only: good",
 		leaf:    testrevocation.LeafOptions{NoOCSP: true},
 		leafRes: want{status: revocation.Good, method: revocation.MethodCRL},

@@ -226,10 +226,14 @@ func (c *Checker) timeout(def time.Duration) time.Duration {
 // Check returns the revocation status of every certificate of chain except
 // the last, which is taken as the root: one Result per certificate, in chain
 // order. The chain is leaf first, each certificate issued by the next one.
-// All certificates are checked at once: with nothing cached the check costs
-// one round trip to each certificate's OCSP responder, plus one to its CRL
-// distribution points only when OCSP gives no answer; with a warm cache it
-// costs none.
+//
+// Each certificate is checked with OCSP first and with the CRLs of its
+// distribution points when no responder answers. All certificates are
+// checked at once: with nothing cached the check costs one round trip to
+// each certificate's OCSP responder; one more level only when OCSP gives no
+// answer (the CRLs), when a base CRL names a delta CRL, or when a delegated
+// responder without id-pkix-ocsp-nocheck must be checked against its CRL.
+// With a warm cache it costs none.
 //
 // Check never decides trust: a caller enforcing revocation treats Revoked and
 // Unknown as failures, and NotChecked as a warning.

@@ -181,7 +181,8 @@ const (
 )
 
 // Checker checks revocation. The zero value is ready to use: network only,
-// no cache, the default timeouts. A Checker is safe for concurrent use once set up.
+// no cache, the default timeouts. A Checker is safe for concurrent use once
+// set up, and must not be copied after its first use.
 type Checker struct {
 	// HTTPClient sends the requests; http.DefaultClient when nil. Keep one
 	// per process to share connections.
@@ -319,6 +320,9 @@ func (c *Checker) check(ctx context.Context, chain []*x509.Certificate, st *stor
 // checkOne checks cert, issued by issuer: OCSP first, then the CRLs when OCSP
 // gives no answer.
 func (c *Checker) checkOne(ctx context.Context, cert, issuer *x509.Certificate, st *store) Result {
+	if cert == nil || issuer == nil {
+		return Result{Cert: cert, Status: Unknown, Err: &Error{Subject: "a missing certificate", Err: ErrInvalidChain}}
+	}
 	subject := cert.Subject.String()
 	ocspURLs, crlURLs := cert.OCSPServer, cert.CRLDistributionPoints
 	if len(ocspURLs) == 0 && len(crlURLs) == 0 {

@@ -320,6 +320,9 @@ func TestChainOrder(t *testing.T) {
 	if o, c := e.Requests(); o+c != 0 {
 		t.Errorf("%d requests for an invalid chain, want none", o+c)
 	}
+	if r := newChecker().Check(context.Background(), []*x509.Certificate{leaf, nil}); len(r) != 1 || r[0].Status != revocation.Unknown || !errors.Is(r[0].Err, revocation.ErrInvalidChain) {
+		t.Errorf("leaf followed by nil: %+v, want unknown with ErrInvalidChain", r)
+	}
 	if r := newChecker().Check(context.Background(), []*x509.Certificate{e.Root.Cert}); len(r) != 0 {
 		t.Errorf("a root alone: %d results, want none", len(r))
 	}

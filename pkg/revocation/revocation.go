@@ -74,8 +74,8 @@ type Result struct {
 	Method Method
 	Source Source
 	// Responder is the OCSP responder or CRL distribution point URL whose
-	// answer decided the status (for several CRLs, the one listing the
-	// certificate, or the first).
+	// answer decided the status (of several CRLs, the one listing the
+	// certificate, or else the first that answered).
 	Responder string
 	// RevokedAt and Reason (an RFC 5280 CRLReason code, 6 for
 	// certificateHold) are set when Status is Revoked.

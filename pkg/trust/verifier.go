@@ -89,6 +89,13 @@ type Verifier struct {
 	// make verification unbounded. Candidates whose thumbprint hint names a
 	// trusted certificate are tried first.
 	MaxAttempts int
+	// EnvelopeBudget bounds, in bytes, what the envelopes being checked
+	// hold in memory at once, shared by every Verify call of this Verifier
+	// (default DefaultEnvelopeBudget): an envelope waits for room before
+	// it is fetched. Set it before the first Verify.
+	EnvelopeBudget int64
+
+	budget budget
 }
 
 // NewCertVerifier trusts the given certificates directly, at the strict
@@ -319,12 +326,24 @@ func (v *Verifier) fetchAndCheck(ctx context.Context, src Source, rule *Rule, su
 	if ctx.Err() != nil {
 		return nil
 	}
-	sig, err := FetchSignature(ctx, src, desc)
-	if err != nil {
+	failed := func(err error) *SignatureResult {
 		if ctx.Err() != nil {
 			return nil
 		}
 		return &SignatureResult{Digest: desc.Digest, Err: fmt.Errorf("fetching signature: %w", err)}
+	}
+	m, raw, err := fetchSignatureManifest(ctx, src, desc)
+	if err != nil {
+		return failed(err)
+	}
+	release, err := v.budget.acquire(ctx, v.EnvelopeBudget, m.Layers[0].Size)
+	if err != nil {
+		return failed(err)
+	}
+	defer release()
+	sig, err := fetchEnvelope(ctx, src, desc, m, raw)
+	if err != nil {
+		return failed(err)
 	}
 	r := v.Check(rule, sig.Envelope, subject)
 	r.Digest = desc.Digest

@@ -11,6 +11,7 @@ import (
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"golang.org/x/sync/errgroup"
 
 	nvcrypto "github.com/nv2-signing/nv2/pkg/crypto"
 	"github.com/nv2-signing/nv2/pkg/signature"
@@ -88,6 +89,13 @@ type Verifier struct {
 	// make verification unbounded. Candidates whose thumbprint hint names a
 	// trusted certificate are tried first.
 	MaxAttempts int
+	// EnvelopeBudget bounds, in bytes, what the envelopes being checked
+	// hold in memory at once, shared by every Verify call of this Verifier
+	// (default DefaultEnvelopeBudget): an envelope waits for room before
+	// it is fetched. Set it before the first Verify.
+	EnvelopeBudget int64
+
+	budget budget
 }
 
 // NewCertVerifier trusts the given certificates directly, at the strict
@@ -179,25 +187,8 @@ func (v *Verifier) Verify(ctx context.Context, src Source, scope, reference stri
 		return res
 	}
 	res.Policy, res.Level = rule.Name, rule.Level
-	if d, err := digest.Parse(reference); err == nil {
-		// A digest needs no resolve: the digest alone names the content,
-		// and the payload's descriptor is compared with it.
-		res.Subject = ocispec.Descriptor{Digest: d}
-	} else {
-		res.Subject, err = src.Resolve(ctx, reference)
-		if err != nil {
-			res.Status, res.Err = Failed, err
-			return res
-		}
-	}
-	if rule.Level == LevelSkip {
-		res.Status = Skipped
-		res.Err = nil
-		return res
-	}
-	refs, err := src.Referrers(ctx, res.Subject, spec.ArtifactTypeSignature)
-	if err != nil {
-		res.Status, res.Err = Failed, fmt.Errorf("listing the signatures of %s: %w", res.Subject.Digest, err)
+	refs, err := v.subjectAndReferrers(ctx, src, rule, reference, res)
+	if err != nil || res.Status == Skipped {
 		return res
 	}
 	res.Found = len(refs)
@@ -224,6 +215,61 @@ func (v *Verifier) Verify(ctx context.Context, src Source, scope, reference stri
 		res.Err = fmt.Errorf("none of the %d signatures verified", res.Found)
 	}
 	return res
+}
+
+// subjectAndReferrers sets res.Subject to the artifact reference names and
+// lists its signatures. A tag is resolved first (one round trip), and the
+// listing uses the digest it resolved to. A digest needs no resolve, but
+// the payload's whole descriptor (digest, size and media type) must match
+// the artifact's: its descriptor is read beside the listing, in the same
+// round trip. Errors set res (Failed); level skip sets Skipped and lists
+// nothing.
+func (v *Verifier) subjectAndReferrers(ctx context.Context, src Source, rule *Rule, reference string, res *Result) ([]ocispec.Descriptor, error) {
+	fail := func(err error) ([]ocispec.Descriptor, error) {
+		res.Status, res.Err = Failed, err
+		return nil, err
+	}
+	d, err := digest.Parse(reference)
+	if err != nil {
+		if res.Subject, err = src.Resolve(ctx, reference); err != nil {
+			return fail(err)
+		}
+		if rule.Level == LevelSkip {
+			res.Status = Skipped
+			return nil, nil
+		}
+		refs, err := src.Referrers(ctx, res.Subject, spec.ArtifactTypeSignature)
+		if err != nil {
+			return fail(fmt.Errorf("listing the signatures of %s: %w", res.Subject.Digest, err))
+		}
+		return refs, nil
+	}
+	res.Subject = ocispec.Descriptor{Digest: d}
+	if rule.Level == LevelSkip {
+		res.Status = Skipped
+		return nil, nil
+	}
+	var subject ocispec.Descriptor
+	var refs []ocispec.Descriptor
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) {
+		subject, err = src.Resolve(gctx, reference)
+		return err
+	})
+	g.Go(func() (err error) {
+		if refs, err = src.Referrers(gctx, res.Subject, spec.ArtifactTypeSignature); err != nil {
+			err = fmt.Errorf("listing the signatures of %s: %w", d, err)
+		}
+		return err
+	})
+	if err := g.Wait(); err != nil {
+		return fail(err)
+	}
+	if subject.Digest != d {
+		return fail(fmt.Errorf("%s answered %s for the digest %s", src, subject.Digest, d))
+	}
+	res.Subject = subject
+	return refs, nil
 }
 
 // tryAll fetches and checks the candidates, group after group, and stops as
@@ -299,12 +345,24 @@ func (v *Verifier) fetchAndCheck(ctx context.Context, src Source, rule *Rule, su
 	if ctx.Err() != nil {
 		return nil
 	}
-	sig, err := FetchSignature(ctx, src, desc)
-	if err != nil {
+	failed := func(err error) *SignatureResult {
 		if ctx.Err() != nil {
 			return nil
 		}
 		return &SignatureResult{Digest: desc.Digest, Err: fmt.Errorf("fetching signature: %w", err)}
+	}
+	m, raw, err := fetchSignatureManifest(ctx, src, desc)
+	if err != nil {
+		return failed(err)
+	}
+	release, err := v.budget.acquire(ctx, v.EnvelopeBudget, m.Layers[0].Size)
+	if err != nil {
+		return failed(err)
+	}
+	defer release()
+	sig, err := fetchEnvelope(ctx, src, desc, m, raw)
+	if err != nil {
+		return failed(err)
 	}
 	r := v.Check(rule, sig.Envelope, subject)
 	r.Digest = desc.Digest

@@ -75,7 +75,9 @@ func runBlobSign(c *cli.Context) error {
 	if opts.Signer, err = flows.LoadSigner(c.String("key"), c.String("cert")); err != nil {
 		return err
 	}
-	res, err := flows.BlobSign(opts)
+	ctx, cancel := commandContext(c)
+	defer cancel()
+	res, err := flows.BlobSign(ctx, opts)
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package flows
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -53,8 +54,13 @@ type BlobSignOptions struct {
 	// Force replaces an existing SignatureOut; without it an existing file
 	// is an *nvcrypto.ExistsError and the blob is not read.
 	Force bool
-	// TimestampURL names an RFC 3161 timestamp authority to countersign the
-	// signature. Not supported yet: set, it is ErrTimestampUnavailable.
+	// Timestamper, when set, countersigns the signature with an RFC 3161
+	// timestamp token (a timestamp.Client's Timestamp, for example), which
+	// the envelope carries in io.cncf.notary.timestampSignature.
+	Timestamper signature.Timestamper
+	// TimestampURL names a timestamp authority for which BlobSign should
+	// make its own Timestamper. Not supported yet: set, it is
+	// ErrTimestampUnavailable; the caller passes a Timestamper instead.
 	TimestampURL string
 	// SigningAgent goes into the envelope (io.cncf.notary.signingAgent).
 	SigningAgent string
@@ -76,8 +82,9 @@ type BlobSignResult struct {
 // Notary Project's blob format, with no network: the file is hashed as a
 // stream, once, with the digest algorithm the key dictates
 // (signature.BlobDigestAlgorithm), and the envelope is written to
-// SignatureOut. Nothing is written when an error is returned.
-func BlobSign(opts BlobSignOptions) (*BlobSignResult, error) {
+// SignatureOut. ctx bounds the Timestamper. Nothing is written when an
+// error is returned.
+func BlobSign(ctx context.Context, opts BlobSignOptions) (*BlobSignResult, error) {
 	switch {
 	case opts.Signer == nil:
 		return nil, usagef("no signing key and certificate given")
@@ -113,11 +120,11 @@ func BlobSign(opts BlobSignOptions) (*BlobSignResult, error) {
 	if opts.Now != nil {
 		now = opts.Now
 	}
-	req := signature.SignRequest{Target: res.Blob, Annotations: opts.Annotations, SigningTime: now(), SigningAgent: opts.SigningAgent}
+	req := signature.SignRequest{Target: res.Blob, Annotations: opts.Annotations, SigningTime: now(), SigningAgent: opts.SigningAgent, Timestamper: opts.Timestamper}
 	if opts.Expiry > 0 {
 		req.Expiry = req.SigningTime.Add(opts.Expiry)
 	}
-	env, err := opts.Signer.Sign(req)
+	env, err := opts.Signer.SignContext(ctx, req)
 	if err != nil {
 		return nil, err
 	}

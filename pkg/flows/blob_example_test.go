@@ -1,6 +1,7 @@
 package flows_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log"
@@ -20,7 +21,7 @@ func ExampleBlobSign() {
 	if err := os.WriteFile(file, []byte("release 1.0"), 0o644); err != nil {
 		log.Fatal(err)
 	}
-	signed, err := flows.BlobSign(flows.BlobSignOptions{Signer: w.signer, Path: file, Annotations: map[string]string{"build": "42"}})
+	signed, err := flows.BlobSign(context.Background(), flows.BlobSignOptions{Signer: w.signer, Path: file, Annotations: map[string]string{"build": "42"}})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -93,7 +93,7 @@ func TestBlobVerifyFailsClosed(t *testing.T) {
 		want       int
 		says       string
 	}{
-		{"another file", writeFile(t, dir, "other.bin", []byte("something else")), nil, exitNotVerified, "another artifact"},
+		{"another file", writeFile(t, dir, "other.bin", []byte("something else")), nil, exitNotVerified, "not the one that was signed"},
 		{"a truncated file", writeFile(t, dir, "short.bin", content[:len(content)-1]), nil, exitNotVerified, "another artifact"},
 		{"a longer file", writeFile(t, dir, "long.bin", append(append([]byte{}, content...), '\n')), nil, exitNotVerified, "another artifact"},
 		{"another media type", file, []string{"--media-type", "application/octet-stream"}, exitNotVerified, "media type"},

@@ -118,11 +118,15 @@ func (r *verifyResult) printText(c *cli.Context) {
 		case exitNoSignature:
 			printf(ew, "  sign it with '%s sign', or check that REF names the image you meant\n", c.App.Name)
 		case exitNotVerified:
-			show := "policy show"
-			if strings.Contains(c.Command.HelpName, " blob ") {
-				show = "blob policy show"
+			blob := strings.Contains(c.Command.HelpName, " blob ")
+			switch {
+			case blob && len(r.Rejected) == 1 && strings.HasPrefix(r.Rejected[0].Reason, "integrity:"):
+				printf(ew, "  the file is not the one that was signed, or the signature is not a blob signature of it\n")
+			case blob:
+				printf(ew, "  the signer is not one your trust settings accept; check --cert or the blob trust policy ('%s blob policy show')\n", c.App.Name)
+			default:
+				printf(ew, "  no signature is from a signer your trust settings accept; check --cert or the trust policy ('%s policy show')\n", c.App.Name)
 			}
-			printf(ew, "  no signature is from a signer your trust settings accept; check --cert or the trust policy ('%s %s')\n", c.App.Name, show)
 		}
 	}
 }

@@ -66,8 +66,8 @@ func (v *Verifier) VerifyDetached(scope string, envelope []byte, subject ocispec
 }
 
 // detachedRule starts the verdict on a detached envelope for subject with
-// the rule for scope. A nil rule means the verdict is already known: Failed (no rule
-// applies) or Skipped (level skip).
+// the rule for scope. A nil rule means the verdict is already known: Failed
+// (no rule applies) or Skipped (level skip).
 func (v *Verifier) detachedRule(scope string, subject ocispec.Descriptor) (*Result, *Rule) {
 	res := &Result{Subject: subject}
 	rule, err := v.rule(scope)
@@ -134,6 +134,11 @@ func (v *Verifier) VerifyBlob(scope string, envelope []byte, mediaType string, h
 		return res
 	}
 	res.Subject = ocispec.Descriptor{MediaType: mediaType, Digest: d, Size: size}
+	if t := env.Payload.TargetArtifact; t.Digest == d && t.Size != size {
+		// Check compares no size of 0: an empty blob's is compared here.
+		mismatch := &SubjectMismatchError{Signed: t, Subject: res.Subject}
+		return detachedVerdict(res, envelope, SignatureResult{Envelope: env, Err: fmt.Errorf("integrity: %w", mismatch)})
+	}
 	return detachedVerdict(res, envelope, v.Check(rule, envelope, res.Subject))
 }
 

@@ -97,7 +97,7 @@ func specCases() []specCase {
 		// Validity in time (trust-store-trust-policy.md, Expiry and
 		// Authentic timestamp: without a timestamp every certificate must be
 		// valid now, and at the signing time).
-		chainCase(certReq+"The certificates in the certificate chain MUST be valid at signing time.", "root expired", "expired",
+		chainCase(certReq+"The certificates in the certificate chain MUST be valid at signing time.", "root expired", "outside the validity of certificate \"CN=spec root\"",
 			func(t *testing.T, p *testsign.PKI) ([]*x509.Certificate, *x509.Certificate) {
 				tmpl := testsign.CATemplate("spec root", -1)
 				past(tmpl)
@@ -106,7 +106,7 @@ func specCases() []specCase {
 				leaf := testsign.Issue(t, testsign.LeafTemplate("spec"), inter, p.LeafKey.Public(), p.InterKey)
 				return []*x509.Certificate{leaf, inter, root}, root
 			}),
-		chainCase(certReq+"The certificates in the certificate chain MUST be valid at signing time.", "intermediate not yet valid", "not valid until",
+		chainCase(certReq+"The certificates in the certificate chain MUST be valid at signing time.", "intermediate not yet valid", "outside the validity of certificate",
 			func(t *testing.T, p *testsign.PKI) ([]*x509.Certificate, *x509.Certificate) {
 				tmpl := testsign.CATemplate("spec intermediate", 0)
 				tmpl.NotBefore, tmpl.NotAfter = time.Now().Add(time.Hour), time.Now().Add(48*time.Hour)
@@ -115,6 +115,20 @@ func specCases() []specCase {
 				return []*x509.Certificate{leaf, inter, p.Root}, p.Root
 			}),
 		leafCase(certReq+"The certificates in the certificate chain MUST be valid at signing time.", "leaf expired", "outside the certificate's validity", past),
+		{rule: certReq + "The certificates in the certificate chain MUST be valid at signing time.", name: "intermediate issued after the signing time", reason: "outside the validity of certificate",
+			envelope: func(t *testing.T, subject ocispec.Descriptor) ([]byte, *x509.Certificate) {
+				p := testsign.NewPKI(t, "spec")
+				tmpl := testsign.CATemplate("spec intermediate", 0)
+				tmpl.NotBefore, tmpl.NotAfter = time.Now().Add(-time.Hour), time.Now().Add(time.Hour)
+				inter := testsign.Issue(t, tmpl, p.Root, p.InterKey.Public(), p.RootKey)
+				lt := testsign.LeafTemplate("spec")
+				lt.NotBefore, lt.NotAfter = time.Now().Add(-3*time.Hour), time.Now().Add(time.Hour)
+				leaf := testsign.Issue(t, lt, inter, p.LeafKey.Public(), p.InterKey)
+				e := testsign.NewEnvelope(t, p.LeafKey, []*x509.Certificate{leaf, inter, p.Root}, subject)
+				// Valid now, every one of them, but not when it claims to be signed.
+				e.Protected[spec.HeaderSigningTime] = time.Now().Add(-90 * time.Minute).UTC().Format(time.RFC3339)
+				return e.Bytes(t), p.Root
+			}},
 
 		// Leaf profile.
 		leafCase(certReq+"Bit positions for digitalSignature MUST be set.", "leaf without digitalSignature", "digitalSignature",

@@ -446,10 +446,17 @@ func authentic(rule *Rule, chain []*x509.Certificate) error {
 // validity, and the chain's validity now: with the notary.x509 scheme the
 // signing time is the signer's claim, so the certificates must still be valid.
 func timely(env *signature.Envelope, now time.Time) error {
-	leaf := env.Chain[0]
-	if env.SigningTime.Before(leaf.NotBefore) || env.SigningTime.After(leaf.NotAfter) {
-		return fmt.Errorf("signed at %s, outside the certificate's validity (%s to %s)",
-			env.SigningTime.Format(time.RFC3339), leaf.NotBefore.Format(time.RFC3339), leaf.NotAfter.Format(time.RFC3339))
+	// "The certificates in the certificate chain MUST be valid at signing
+	// time" (signature specification, Certificate Requirements).
+	for i, c := range env.Chain {
+		if env.SigningTime.Before(c.NotBefore) || env.SigningTime.After(c.NotAfter) {
+			whose := "the certificate's validity"
+			if i > 0 {
+				whose = fmt.Sprintf("the validity of certificate %q", c.Subject.String())
+			}
+			return fmt.Errorf("signed at %s, outside %s (%s to %s)",
+				env.SigningTime.Format(time.RFC3339), whose, c.NotBefore.Format(time.RFC3339), c.NotAfter.Format(time.RFC3339))
+		}
 	}
 	for _, c := range env.Chain {
 		if now.Before(c.NotBefore) {

@@ -5,8 +5,10 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -68,5 +70,43 @@ func TestBlobSignTimestampHook(t *testing.T) {
 	}
 	if _, err := os.Stat(out); !os.IsNotExist(err) {
 		t.Fatal("a failed timestamp left a signature file")
+	}
+}
+
+// zeros reads n zero bytes, from no memory of its own.
+type zeros struct{ n int64 }
+
+func (z *zeros) Read(p []byte) (int, error) {
+	if z.n == 0 {
+		return 0, io.EOF
+	}
+	if int64(len(p)) > z.n {
+		p = p[:z.n]
+	}
+	clear(p)
+	z.n -= int64(len(p))
+	return len(p), nil
+}
+
+// Signing hashes the input as a stream: what it allocates does not grow
+// with the input (256 MiB here, through a few MiB at most).
+func TestBlobSignMemoryIsConstant(t *testing.T) {
+	w := newWorld()
+	defer w.close()
+	const size = 256 << 20
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	signed, err := flows.BlobSign(context.Background(), flows.BlobSignOptions{Signer: w.signer, Path: flows.Stdin, Input: &zeros{size},
+		SignatureOut: filepath.Join(w.dir, "zeros.sig")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runtime.ReadMemStats(&after)
+	if signed.Blob.Size != size {
+		t.Fatalf("signed %d bytes, want %d", signed.Blob.Size, size)
+	}
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 8<<20 {
+		t.Fatalf("signing %d MiB allocated %d MiB: the input is not streamed", size>>20, alloc>>20)
 	}
 }

@@ -1,6 +1,7 @@
 package trust
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/opencontainers/go-digest"
@@ -55,6 +56,7 @@ func VerifyIntegrity(envelope []byte, subject ocispec.Descriptor) (*signature.En
 // repository, as for a manifest file; only a "*" policy covers it.
 // Subject needs a digest; its size and media type are compared when set.
 // Result.Signature.Digest (or Rejected[0].Digest) is the envelope's digest.
+// Only the revocation check, when the rule runs it, may use the network.
 func (v *Verifier) VerifyDetached(scope string, envelope []byte, subject ocispec.Descriptor) *Result {
 	res := &Result{Subject: subject}
 	rule, err := v.rule(scope)
@@ -69,6 +71,7 @@ func (v *Verifier) VerifyDetached(scope string, envelope []byte, subject ocispec
 	}
 	res.Found, res.Tried = 1, 1
 	r := v.Check(rule, envelope, subject)
+	v.checkRevocation(context.Background(), rule, &r)
 	r.Digest = digest.FromBytes(envelope)
 	if r.Err == nil {
 		res.Status, res.Signature = Verified, &r

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	nvcrypto "github.com/nv2-signing/nv2/pkg/crypto"
+	"github.com/nv2-signing/nv2/pkg/revocation"
 	"github.com/nv2-signing/nv2/pkg/signature"
 	"github.com/nv2-signing/nv2/pkg/spec"
 )
@@ -61,6 +62,9 @@ type SignatureResult struct {
 	Warnings []string
 	// Err is why the signature was rejected; nil when it verified.
 	Err error
+	// Revocation is what the revocation check found for each certificate
+	// checked; nil when the check did not run (see checkRevocation).
+	Revocation []revocation.Result
 }
 
 // Rule is what one verification trusts: the policy resolved for one
@@ -89,6 +93,13 @@ type Verifier struct {
 	// make verification unbounded. Candidates whose thumbprint hint names a
 	// trusted certificate are tried first.
 	MaxAttempts int
+	// Revocation checks the revocation of the certificates of signatures
+	// that pass every other check, when the rule's revocation action is
+	// not skip; nil checks over the network with the default timeouts.
+	Revocation *revocation.Checker
+	// RevocationAction, when set (enforce, log or skip), replaces the
+	// rule's revocation action, except at level skip.
+	RevocationAction string
 }
 
 // NewCertVerifier trusts the given certificates directly, at the strict
@@ -327,6 +338,9 @@ func (v *Verifier) fetchAndCheck(ctx context.Context, src Source, rule *Rule, su
 		return &SignatureResult{Digest: desc.Digest, Err: fmt.Errorf("fetching signature: %w", err)}
 	}
 	r := v.Check(rule, sig.Envelope, subject)
+	if v.checkRevocation(ctx, rule, &r); ctx.Err() != nil {
+		return nil // cancelled: another signature verified
+	}
 	r.Digest = desc.Digest
 	return &r
 }

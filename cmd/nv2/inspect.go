@@ -16,12 +16,14 @@ func inspectCommand() *cli.Command {
 		ArgsUsage: "REF",
 		Description: "Shows each signature of REF: digest, algorithm, signing time, expiry,\n" +
 			"signed metadata, and each certificate of its chain. It checks each\n" +
-			"envelope's integrity but makes no trust decision: use 'nv2 verify' for that.\n\n" +
+			"envelope's integrity but makes no trust decision: use 'nv2 verify' for that.\n" +
+			"It also checks the revocation of each chain's certificates (OCSP, then CRLs)\n" +
+			"and says what it found, unless --revocation skip.\n\n" +
 			"   nv2 inspect registry.example/net-monitor:v1",
 		Flags: append([]cli.Flag{
 			&cli.BoolFlag{Name: "oci-layout", Usage: "REF is a local OCI image layout PATH[:tag|@digest]"},
 			outputFlag(),
-		}, registryFlags()...),
+		}, append(revocationFlags(), registryFlags()...)...),
 		Action: runInspect,
 	}
 }
@@ -40,6 +42,8 @@ type inspectSignature struct {
 	SigningAgent string            `json:"signingAgent,omitempty"`
 	Annotations  map[string]string `json:"signedMetadata,omitempty"`
 	Certificates []certificate     `json:"certificates,omitempty"`
+	// Revocation is what the revocation check found for the certificates.
+	Revocation []revocationReport `json:"revocation,omitempty"`
 	// Error says why the signature could not be read or is not intact.
 	Error string `json:"error,omitempty"`
 }
@@ -53,6 +57,9 @@ func runInspect(c *cli.Context) error {
 		found, err := client.Inspect(ctx, flows.Location{Ref: raw, Layout: c.Bool("oci-layout")})
 		if err != nil {
 			return err
+		}
+		if opts := revocationOptions(c); opts.Action != "skip" {
+			flows.CheckRevocation(ctx, opts.Checker(), found)
 		}
 		res := inspectResult{Reference: found.Reference, Subject: toDescriptor(found.Subject), Signatures: []inspectSignature{}}
 		for _, sig := range found.Signatures {
@@ -92,6 +99,10 @@ func runInspect(c *cli.Context) error {
 				printf(w, "      valid:      %s to %s\n", formatTime(cert.NotBefore), formatTime(cert.NotAfter))
 				printf(w, "      sha256:     %s\n", cert.Thumbprint)
 			}
+			if len(s.Revocation) > 0 {
+				printf(w, "    revocation:\n")
+				printRevocation(w, "      ", s.Revocation)
+			}
 		}
 		return nil
 	})
@@ -113,5 +124,6 @@ func toInspectSignature(sig flows.InspectedSignature) inspectSignature {
 	}
 	s.Annotations = env.Payload.TargetArtifact.Annotations
 	s.Certificates = toCertificates(env.Chain)
+	s.Revocation = toRevocationReports(sig.Revocation)
 	return s
 }

@@ -90,7 +90,7 @@ func runVerify(c *cli.Context) error {
 // newVerifier builds the verifier from --cert, --policy, the docker
 // plugin's configured trust, or the configured trust policy, in that order.
 func newVerifier(c *cli.Context) (*trust.Verifier, error) {
-	opts := flows.TrustOptions{CertFiles: c.StringSlice("cert"), PolicyFile: c.String("policy")}
+	opts := flows.TrustOptions{CertFiles: c.StringSlice("cert"), PolicyFile: c.String("policy"), Revocation: revocationOptions(c)}
 	if len(opts.CertFiles) > 0 && opts.PolicyFile != "" {
 		return nil, usageErrorf("use --cert or --policy, not both")
 	}

@@ -37,6 +37,8 @@ type signatureReport struct {
 	Expiry      *time.Time        `json:"expiry,omitempty"`
 	Annotations map[string]string `json:"annotations,omitempty"`
 	Warnings    []string          `json:"warnings,omitempty"`
+	// Revocation is what the revocation check found; absent when skipped.
+	Revocation []revocationReport `json:"revocation,omitempty"`
 }
 
 type rejectedSignature struct {
@@ -71,6 +73,7 @@ func toVerifyResult(prog string, r flows.VerifyResult) verifyResult {
 		out.Signature = &signatureReport{
 			Digest: s.Digest.String(), Algorithm: string(env.Algorithm), Signer: env.Chain[0].Subject.String(),
 			SigningTime: env.SigningTime.UTC(), Annotations: env.Payload.TargetArtifact.Annotations, Warnings: s.Warnings,
+			Revocation: toRevocationReports(s.Revocation),
 		}
 		if !env.Expiry.IsZero() {
 			exp := env.Expiry.UTC()
@@ -103,6 +106,10 @@ func (r *verifyResult) printText(c *cli.Context) {
 		printf(w, "  trust policy: %s (%s)\n", r.Policy, r.Level)
 		for _, k := range sortedKeys(s.Annotations) {
 			printf(w, "  metadata:     %s=%s\n", k, s.Annotations[k])
+		}
+		if len(s.Revocation) > 0 {
+			printf(w, "  revocation:\n")
+			printRevocation(w, "    ", s.Revocation)
 		}
 		for _, warn := range s.Warnings {
 			printf(ew, "Warning: %s: %s\n", r.Reference, warn)

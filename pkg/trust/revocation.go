@@ -91,12 +91,13 @@ func (v *Verifier) checkRevocation(ctx context.Context, rule *Rule, r *Signature
 		checker = defaultChecker
 	}
 	signedAt := authenticSigningTime(r.Envelope)
+	var unchecked []string
 	for _, results := range checker.CheckChains(ctx, revocationChains(r.Envelope)...) {
 		for _, res := range results {
 			r.Revocation = append(r.Revocation, res)
 			switch {
 			case res.Status == revocation.NotChecked:
-				r.Warnings = append(r.Warnings, fmt.Sprintf("%s: %v", checkRevocation, res.Err))
+				unchecked = append(unchecked, fmt.Sprintf("%q", res.Cert.Subject.String()))
 			case res.Status == revocation.Unknown || res.RevokedWhenSigned(signedAt):
 				err := &RevocationError{Result: res}
 				if action == actionEnforce && r.Err == nil {
@@ -106,6 +107,9 @@ func (v *Verifier) checkRevocation(ctx context.Context, rule *Rule, r *Signature
 				}
 			}
 		}
+	}
+	if len(unchecked) > 0 {
+		r.Warnings = append(r.Warnings, fmt.Sprintf("%s: not checked for %s: no OCSP responder and no CRL distribution point named", checkRevocation, strings.Join(unchecked, ", ")))
 	}
 }
 

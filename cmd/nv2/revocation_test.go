@@ -19,9 +19,11 @@ import (
 // the root trusted directly (--cert) and through a permissive policy.
 type revocationSetup struct {
 	c          *cliUser
+	reg        *testregistry.Registry
 	e          *testrevocation.Env
 	leaf       *x509.Certificate
 	root       string // the root certificate file
+	chain      string // the signing chain's file
 	permissive string // a trust policy file: level permissive, the root trusted
 	ref        string
 }
@@ -33,9 +35,9 @@ func newRevocationSetup(t *testing.T, opts testrevocation.LeafOptions) *revocati
 	e := testrevocation.New(t)
 	leaf, key := e.SigningLeaf(opts)
 	c := newCLI(t, "NV2_REGISTRY="+reg.Host)
-	s := &revocationSetup{c: c, e: e, leaf: leaf, ref: "net-monitor:v1",
+	s := &revocationSetup{c: c, reg: reg, e: e, leaf: leaf, ref: "net-monitor:v1", chain: filepath.Join(c.dir, "chain.pem"),
 		root: filepath.Join(c.dir, "root.pem"), permissive: filepath.Join(c.dir, "permissive.json")}
-	keyFile, chainFile := filepath.Join(c.dir, "leaf.key"), filepath.Join(c.dir, "chain.pem")
+	keyFile, chainFile := filepath.Join(c.dir, "leaf.key"), s.chain
 	writePEMFile(t, keyFile, key)
 	writePEMFile(t, chainFile, leaf, e.Intermediate.Cert, e.Root.Cert)
 	writePEMFile(t, s.root, e.Root.Cert)
@@ -141,5 +143,124 @@ func TestVerifyRevocation(t *testing.T) {
 				t.Errorf("strict: the reason does not name the responder %s:\n%s", s.e.URL, strict.stderr)
 			}
 		})
+	}
+}
+
+// TestRevocationFlags: with --cert, --revocation sets what the check does;
+// a trust policy decides it itself. A certificate naming no responder is
+// not revoked, with a warning.
+func TestRevocationFlags(t *testing.T) {
+	testrevocation.Require(t)
+	s := newRevocationSetup(t, testrevocation.LeafOptions{})
+	s.e.Revoke(s.leaf, "keyCompromise")
+	verify := func(want int, flags ...string) result {
+		t.Helper()
+		return s.c.must(want, append(append([]string{"verify"}, flags...), s.ref)...)
+	}
+	if r := verify(0, "--cert", s.root, "--revocation", "skip"); strings.Contains(r.stdout, "revocation:") || strings.Contains(r.stderr, "revoked") {
+		t.Errorf("--revocation skip still checked:\n%s%s", r.stdout, r.stderr)
+	}
+	if r := verify(0, "--cert", s.root, "--revocation", "log"); !strings.Contains(r.stderr, "Warning: "+s.ref+": revocation: certificate") {
+		t.Errorf("--revocation log does not warn:\n%s", r.stderr)
+	}
+	verify(4, "--cert", s.root, "--revocation", "enforce")
+	verify(4, "--cert", s.root)
+	if r := verify(2, "--policy", s.permissive, "--revocation", "skip"); !strings.Contains(r.stderr, "override") {
+		t.Errorf("--revocation with a policy: %s", r.stderr)
+	}
+	verify(2, "--cert", s.root, "--revocation", "sometimes")
+
+	plain := newRevocationSetup(t, testrevocation.LeafOptions{NoOCSP: true, NoCRL: true})
+	r := plain.c.must(0, "verify", "--cert", plain.root, plain.ref)
+	if !strings.Contains(r.stderr, "Warning: "+plain.ref+": revocation: not checked for \"CN="+plain.leaf.Subject.CommonName) {
+		t.Errorf("a certificate without responders verifies without a warning:\n%s", r.stderr)
+	}
+}
+
+// TestRevocationCostsOneLevel: with nothing cached, every certificate of the
+// chain is checked at once (one request each, in flight together) and the
+// registry sees the same requests as without revocation; with the cache
+// warm from the first run, revocation costs no request.
+func TestRevocationCostsOneLevel(t *testing.T) {
+	testrevocation.Require(t)
+	s := newRevocationSetup(t, testrevocation.LeafOptions{})
+	s.e.SetDelay(200 * time.Millisecond)
+	levels := func(flags ...string) int {
+		t.Helper()
+		s.reg.Counter.Reset()
+		s.c.must(0, append(append([]string{"verify", "--cert", s.root}, flags...), s.ref)...)
+		return s.reg.Counter.Levels()
+	}
+	without := levels("--revocation", "skip")
+	if got := levels(); got != without {
+		t.Errorf("verify with revocation took %d registry round-trip levels, %d without", got, without)
+	}
+	if o, c := s.e.Requests(); o != 2 || c != 0 || s.e.MaxConcurrent() != 2 {
+		t.Errorf("cold: %d OCSP and %d CRL requests, at most %d at once; want 2, 0 and 2 (both certificates at once)", o, c, s.e.MaxConcurrent())
+	}
+	s.e.ResetCounts()
+	if r := s.c.must(0, "verify", "--cert", s.root, s.ref); !strings.Contains(r.stdout, "(cache)") {
+		t.Errorf("warm: the answer does not come from the cache:\n%s", r.stdout)
+	}
+	if o, c := s.e.Requests(); o+c != 0 {
+		t.Errorf("warm: %d OCSP and %d CRL requests, want none", o, c)
+	}
+}
+
+// TestRevocationOffline: 'nv2 revocation fetch' on a connected machine
+// writes what verify --revocation-data needs on a machine with no network.
+func TestRevocationOffline(t *testing.T) {
+	testrevocation.Require(t)
+	for _, revoked := range []bool{false, true} {
+		s := newRevocationSetup(t, testrevocation.LeafOptions{})
+		if revoked {
+			s.e.Revoke(s.leaf, "keyCompromise")
+		}
+		byRef, byChain := filepath.Join(s.c.dir, "by-ref"), filepath.Join(s.c.dir, "by-chain")
+		s.c.must(0, "revocation", "fetch", "--out", byRef, s.ref)
+		s.c.must(0, "revocation", "fetch", "--out", byChain, "--chain", s.chain)
+		s.e.Stop() // no responder from now on
+		offline := newCLI(t, "NV2_REGISTRY="+s.reg.Host) // and an empty cache
+		want := map[bool]int{false: 0, true: 4}[revoked]
+		for _, dir := range []string{byRef, byChain} {
+			r := offline.must(want, "verify", "--cert", s.root, "--revocation-data", dir, s.ref)
+			if !revoked && !strings.Contains(r.stdout, "(offline)") {
+				t.Errorf("the answer does not come from the offline data:\n%s", r.stdout)
+			}
+			if revoked && !strings.Contains(r.stderr, "was revoked") {
+				t.Errorf("offline: %s", r.stderr)
+			}
+		}
+		offline.must(4, "verify", "--cert", s.root, s.ref) // unknown without the data
+	}
+}
+
+// TestRevocationReported: verify's JSON and inspect (text and JSON) say
+// what the check found; pull refuses a revoked signer.
+func TestRevocationReported(t *testing.T) {
+	testrevocation.Require(t)
+	s := newRevocationSetup(t, testrevocation.LeafOptions{})
+	s.e.Revoke(s.leaf, "keyCompromise")
+	type rev struct{ Subject, Status, Method, Responder, Reason string }
+	var v []struct {
+		Signature struct{ Revocation []rev }
+	}
+	decode(t, s.c.must(0, "verify", "--policy", s.permissive, "-o", "json", s.ref).stdout, &v)
+	var ins struct{ Signatures []struct{ Revocation []rev } }
+	decode(t, s.c.must(0, "inspect", "-o", "json", s.ref).stdout, &ins)
+	text := s.c.must(0, "inspect", s.ref).stdout
+	for _, got := range [][]rev{v[0].Signature.Revocation, ins.Signatures[0].Revocation} {
+		want := rev{Subject: "CN=" + s.leaf.Subject.CommonName, Status: "revoked", Method: "ocsp", Responder: s.e.OCSPURL(s.e.Intermediate), Reason: "keyCompromise"}
+		if len(got) != 2 || got[0] != want || got[1].Status != "good" {
+			t.Errorf("revocation reported as %+v, want %+v and the intermediate good", got, want)
+		}
+	}
+	if !strings.Contains(text, "revoked at") || !strings.Contains(text, "(keyCompromise)") {
+		t.Errorf("inspect does not say the certificate is revoked:\n%s", text)
+	}
+	layout := filepath.Join(s.c.dir, "pulled")
+	s.c.must(4, "pull", "--cert", s.root, "--to-oci-layout", layout, s.ref)
+	if fileExists(layout) {
+		t.Errorf("pull of a revoked signer wrote %s", layout)
 	}
 }

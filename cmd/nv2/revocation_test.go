@@ -1,9 +1,7 @@
 package main
 
 import (
-	"crypto"
 	"crypto/x509"
-	"encoding/pem"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +10,7 @@ import (
 
 	"github.com/nv2-signing/nv2/internal/testregistry"
 	"github.com/nv2-signing/nv2/internal/testrevocation"
+	"github.com/nv2-signing/nv2/internal/testsign"
 )
 
 // revocationSetup is an image signed by a leaf of a testrevocation
@@ -35,40 +34,18 @@ func newRevocationSetup(t *testing.T, opts testrevocation.LeafOptions) *revocati
 	e := testrevocation.New(t)
 	leaf, key := e.SigningLeaf(opts)
 	c := newCLI(t, "NV2_REGISTRY="+reg.Host)
-	s := &revocationSetup{c: c, reg: reg, e: e, leaf: leaf, ref: "net-monitor:v1", chain: filepath.Join(c.dir, "chain.pem"),
-		root: filepath.Join(c.dir, "root.pem"), permissive: filepath.Join(c.dir, "permissive.json")}
-	keyFile, chainFile := filepath.Join(c.dir, "leaf.key"), s.chain
-	writePEMFile(t, keyFile, key)
-	writePEMFile(t, chainFile, leaf, e.Intermediate.Cert, e.Root.Cert)
-	writePEMFile(t, s.root, e.Root.Cert)
+	s := &revocationSetup{c: c, reg: reg, e: e, leaf: leaf, ref: "net-monitor:v1",
+		chain: testsign.WritePEM(t, c.dir, "chain.pem", e.Chain(leaf)...), root: testsign.WritePEM(t, c.dir, "root.pem", e.Root.Cert),
+		permissive: filepath.Join(c.dir, "permissive.json")}
+	keyFile := testsign.WriteKey(t, c.dir, "leaf.key", key)
 	policy := `{"version": "1.0", "trustPolicies": [{"name": "permissive", "registryScopes": ["*"],
 		"signatureVerification": {"level": "permissive"}, "trustStores": ["ca:revocation"], "trustedIdentities": ["*"]}]}`
 	if err := os.WriteFile(s.permissive, []byte(policy), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	c.must(0, "cert", "add", "--store", "revocation", s.root)
-	c.must(0, "sign", "--key", keyFile, "--cert", chainFile, s.ref)
+	c.must(0, "sign", "--key", keyFile, "--cert", s.chain, s.ref)
 	return s
-}
-
-func writePEMFile(t *testing.T, path string, items ...any) {
-	t.Helper()
-	var out []byte
-	for _, it := range items {
-		switch v := it.(type) {
-		case *x509.Certificate:
-			out = append(out, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: v.Raw})...)
-		case crypto.Signer:
-			der, err := x509.MarshalPKCS8PrivateKey(v)
-			if err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})...)
-		}
-	}
-	if err := os.WriteFile(path, out, 0o600); err != nil {
-		t.Fatal(err)
-	}
 }
 
 // TestVerifyRevocation: the trust policy's revocation check, through nv2

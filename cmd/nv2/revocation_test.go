@@ -196,7 +196,7 @@ func TestRevocationOffline(t *testing.T) {
 		byRef, byChain := filepath.Join(s.c.dir, "by-ref"), filepath.Join(s.c.dir, "by-chain")
 		s.c.must(0, "revocation", "fetch", "--out", byRef, s.ref)
 		s.c.must(0, "revocation", "fetch", "--out", byChain, "--chain", s.chain)
-		s.e.Stop() // no responder from now on
+		s.e.Stop()                                       // no responder from now on
 		offline := newCLI(t, "NV2_REGISTRY="+s.reg.Host) // and an empty cache
 		want := map[bool]int{false: 0, true: 4}[revoked]
 		for _, dir := range []string{byRef, byChain} {

@@ -16,6 +16,9 @@ import (
 // defaultRevocationTimeout bounds each OCSP or CRL request.
 const defaultRevocationTimeout = 5 * time.Second
 
+// revocationAdvice follows a signature rejected by the revocation check.
+const revocationAdvice = "a revoked certificate must not be trusted; for an unknown status check the network, raise --revocation-timeout, or carry the data with 'nv2 revocation fetch' and --revocation-data"
+
 // revocationFlags are the flags of the commands that check revocation.
 func revocationFlags() []cli.Flag {
 	return []cli.Flag{

@@ -116,6 +116,9 @@ func TestVerifyRevocation(t *testing.T) {
 					t.Errorf("permissive: the warning lacks %q:\n%s", want, permissive.stderr)
 				}
 			}
+			if !strings.Contains(strict.stderr, "--revocation-timeout") {
+				t.Errorf("strict: no advice for a revocation failure:\n%s", strict.stderr)
+			}
 			if !strings.Contains(strict.stderr, s.e.URL) {
 				t.Errorf("strict: the reason does not name the responder %s:\n%s", s.e.URL, strict.stderr)
 			}
@@ -196,8 +199,9 @@ func TestRevocationOffline(t *testing.T) {
 		byRef, byChain := filepath.Join(s.c.dir, "by-ref"), filepath.Join(s.c.dir, "by-chain")
 		s.c.must(0, "revocation", "fetch", "--out", byRef, s.ref)
 		s.c.must(0, "revocation", "fetch", "--out", byChain, "--chain", s.chain)
-		s.e.Stop()                                       // no responder from now on
-		offline := newCLI(t, "NV2_REGISTRY="+s.reg.Host) // and an empty cache
+		// No responder from now on, and an empty cache.
+		s.e.Stop()
+		offline := newCLI(t, "NV2_REGISTRY="+s.reg.Host)
 		want := map[bool]int{false: 0, true: 4}[revoked]
 		for _, dir := range []string{byRef, byChain} {
 			r := offline.must(want, "verify", "--cert", s.root, "--revocation-data", dir, s.ref)

@@ -27,6 +27,8 @@ type verifyResult struct {
 	Rejected  []rejectedSignature `json:"rejected,omitempty"`
 	Error     string              `json:"error,omitempty"`
 	code      int
+	// revocation: a signature was rejected only by the revocation check.
+	revocation bool
 }
 
 type signatureReport struct {
@@ -87,6 +89,8 @@ func toVerifyResult(prog string, r flows.VerifyResult) verifyResult {
 	}
 	for _, s := range res.Rejected {
 		out.Rejected = append(out.Rejected, rejectedSignature{Digest: s.Digest.String(), Reason: s.Err.Error()})
+		var re *trust.RevocationError
+		out.revocation = out.revocation || errors.As(s.Err, &re)
 	}
 	return out
 }
@@ -125,6 +129,9 @@ func (r *verifyResult) printText(c *cli.Context) {
 		case exitNoSignature:
 			printf(ew, "  sign it with '%s sign', or check that REF names the image you meant\n", c.App.Name)
 		case exitNotVerified:
+			if r.revocation {
+				printf(ew, "  %s\n", revocationAdvice)
+			}
 			printf(ew, "  no signature is from a signer your trust settings accept; check --cert or the trust policy ('%s policy show')\n", c.App.Name)
 		}
 	}

@@ -213,6 +213,10 @@ func TestRevocationOffline(t *testing.T) {
 			}
 		}
 		offline.must(4, "verify", "--cert", s.root, s.ref) // unknown without the data
+		if r := s.c.must(1, "revocation", "fetch", "--out", filepath.Join(s.c.dir, "none"), s.ref); !strings.Contains(r.stderr, "could not be fetched") {
+			t.Errorf("fetch with the responders down: %s", r.stderr)
+		}
+		s.c.must(2, "revocation", "fetch", s.ref)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/nv2-signing/nv2/pkg/flows"
+	"github.com/nv2-signing/nv2/pkg/trust"
 )
 
 func inspectCommand() *cli.Command {
@@ -52,6 +53,11 @@ func runInspect(c *cli.Context) error {
 	raw, asJSON, err := refAndFormat(c)
 	if err != nil {
 		return err
+	}
+	if a := c.String("revocation"); a != "" {
+		if _, err := trust.ParseRevocationAction(a); err != nil {
+			return usageErrorf("--revocation: %v", err)
+		}
 	}
 	return withClient(c, func(ctx context.Context, client *flows.Client) error {
 		found, err := client.Inspect(ctx, flows.Location{Ref: raw, Layout: c.Bool("oci-layout")})

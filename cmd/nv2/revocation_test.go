@@ -233,6 +233,10 @@ func TestRevocationReported(t *testing.T) {
 	decode(t, s.c.must(0, "verify", "--policy", s.permissive, "-o", "json", s.ref).stdout, &v)
 	var ins struct{ Signatures []struct{ Revocation []rev } }
 	decode(t, s.c.must(0, "inspect", "-o", "json", s.ref).stdout, &ins)
+	s.c.must(2, "inspect", "--revocation", "sometimes", s.ref)
+	if r := s.c.must(0, "inspect", "--revocation", "skip", s.ref); strings.Contains(r.stdout, "revocation") {
+		t.Errorf("inspect --revocation skip checked:\n%s", r.stdout)
+	}
 	text := s.c.must(0, "inspect", s.ref).stdout
 	for _, got := range [][]rev{v[0].Signature.Revocation, ins.Signatures[0].Revocation} {
 		want := rev{Subject: "CN=" + s.leaf.Subject.CommonName, Status: "revoked", Method: "ocsp", Responder: s.e.OCSPURL(s.e.Intermediate), Reason: "keyCompromise"}

@@ -253,3 +253,23 @@ func TestRevocationReported(t *testing.T) {
 		t.Errorf("pull of a revoked signer wrote %s", layout)
 	}
 }
+
+// TestDockerPullRevoked: docker nv2 pull checks revocation as verify does,
+// and nothing reaches docker from a revoked signer.
+func TestDockerPullRevoked(t *testing.T) {
+	testrevocation.Require(t)
+	s := newRevocationSetup(t, testrevocation.LeafOptions{})
+	s.e.Revoke(s.leaf, "keyCompromise")
+	u := newDockerUser(t)
+	docker := u.standIn()
+	ref := s.reg.Host + "/" + s.ref
+	u.must(0, "nv2", "config", "set", "--verify-cert", s.root)
+	u.must(0, "nv2", "config", "enable")
+	if r := u.must(exitNotVerified, "nv2", "pull", ref); !strings.Contains(r.stderr, "was revoked") || len(docker.calls()) != 0 {
+		t.Fatalf("docker nv2 pull of a revoked signer: docker ran %q\n%s", docker.calls(), r.stderr)
+	}
+	u.must(0, "nv2", "pull", "--revocation", "log", ref)
+	if calls := docker.calls(); len(calls) == 0 || !strings.HasPrefix(calls[0], "pull ") {
+		t.Fatalf("docker nv2 pull --revocation log: docker ran %q", calls)
+	}
+}

@@ -350,6 +350,8 @@ func (v *Verifier) fetchAndCheck(ctx context.Context, src Source, rule *Rule, su
 // against the certificate's validity, and expiry as the rule's level says,
 // then the required annotations. Subject needs a digest; its media type and
 // size are compared when set.
+// It sends no request: Verify and VerifyDetached run the revocation check
+// (checkRevocation) on a signature that passes Check.
 func (v *Verifier) Check(rule *Rule, envelope []byte, subject ocispec.Descriptor) SignatureResult {
 	var r SignatureResult
 	env, err := VerifyIntegrity(envelope, subject)

@@ -31,12 +31,12 @@ func registryFlags() []cli.Flag {
 
 // Flags shared by the commands that decide trust.
 func trustFlags() []cli.Flag {
-	return []cli.Flag{
+	return append([]cli.Flag{
 		&cli.StringSliceFlag{Name: "cert", Aliases: []string{"c"}, Usage: "trust the certificate(s) in `FILE` directly: a signer's, or a CA's (repeatable)"},
 		&cli.StringFlag{Name: "policy", Usage: "use the trust policy in `FILE` instead of the configured one"},
 		&cli.StringSliceFlag{Name: "annotation", Aliases: []string{"a"}, Usage: "require signed metadata `KEY=VALUE` (repeatable)"},
 		&cli.IntFlag{Name: "max-signatures", Value: 50, Usage: "check at most this many signatures of one artifact (trusted-looking ones first)"},
-	}
+	}, revocationFlags()...)
 }
 
 type name string

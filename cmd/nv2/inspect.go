@@ -8,6 +8,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/nv2-signing/nv2/pkg/flows"
+	"github.com/nv2-signing/nv2/pkg/trust"
 )
 
 func inspectCommand() *cli.Command {
@@ -17,12 +18,14 @@ func inspectCommand() *cli.Command {
 		ArgsUsage: "REF",
 		Description: "Shows each signature of REF: digest, algorithm, signing time, expiry,\n" +
 			"signed metadata, and each certificate of its chain. It checks each\n" +
-			"envelope's integrity but makes no trust decision: use 'nv2 verify' for that.\n\n" +
+			"envelope's integrity but makes no trust decision: use 'nv2 verify' for that.\n" +
+			"It also checks the revocation of each chain's certificates (OCSP, then CRLs)\n" +
+			"and says what it found, unless --revocation skip.\n\n" +
 			"   nv2 inspect registry.example/net-monitor:v1",
 		Flags: append([]cli.Flag{
 			&cli.BoolFlag{Name: "oci-layout", Usage: "REF is a local OCI image layout PATH[:tag|@digest]"},
 			outputFlag(),
-		}, registryFlags()...),
+		}, append(revocationFlags(), registryFlags()...)...),
 		Action: runInspect,
 	}
 }
@@ -41,6 +44,8 @@ type inspectSignature struct {
 	SigningAgent string            `json:"signingAgent,omitempty"`
 	Annotations  map[string]string `json:"signedMetadata,omitempty"`
 	Certificates []certificate     `json:"certificates,omitempty"`
+	// Revocation is what the revocation check found for the certificates.
+	Revocation []revocationReport `json:"revocation,omitempty"`
 	// Error says why the signature could not be read or is not intact.
 	Error string `json:"error,omitempty"`
 }
@@ -50,10 +55,18 @@ func runInspect(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	if a := c.String("revocation"); a != "" {
+		if _, err := trust.ParseRevocationAction(a); err != nil {
+			return usageErrorf("--revocation: %v", err)
+		}
+	}
 	return withClient(c, func(ctx context.Context, client *flows.Client) error {
 		found, err := client.Inspect(ctx, flows.Location{Ref: raw, Layout: c.Bool("oci-layout")})
 		if err != nil {
 			return err
+		}
+		if opts := revocationOptions(c); opts.Action != "skip" {
+			flows.CheckRevocation(ctx, opts.Checker(), found)
 		}
 		res := inspectResult{Reference: found.Reference, Subject: toDescriptor(found.Subject), Signatures: []inspectSignature{}}
 		for _, sig := range found.Signatures {
@@ -101,6 +114,10 @@ func (s inspectSignature) printText(w io.Writer) {
 		printf(w, "      valid:      %s to %s\n", formatTime(cert.NotBefore), formatTime(cert.NotAfter))
 		printf(w, "      sha256:     %s\n", cert.Thumbprint)
 	}
+	if len(s.Revocation) > 0 {
+		printf(w, "    revocation:\n")
+		printRevocation(w, "      ", s.Revocation)
+	}
 }
 
 // toInspectSignature renders one signature Inspect read.
@@ -119,5 +136,6 @@ func toInspectSignature(sig flows.InspectedSignature) inspectSignature {
 	}
 	s.Annotations = env.Payload.TargetArtifact.Annotations
 	s.Certificates = toCertificates(env.Chain)
+	s.Revocation = toRevocationReports(sig.Revocation)
 	return s
 }

@@ -5,6 +5,7 @@ import (
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
+	"github.com/nv2-signing/nv2/pkg/revocation"
 	"github.com/nv2-signing/nv2/pkg/signature"
 	"github.com/nv2-signing/nv2/pkg/spec"
 	"github.com/nv2-signing/nv2/pkg/trust"
@@ -25,6 +26,8 @@ type InspectedSignature struct {
 	Envelope *signature.Envelope
 	// Err says why the signature could not be read or is not intact.
 	Err error
+	// Revocation is what CheckRevocation found for the chain's certificates.
+	Revocation []revocation.Result
 }
 
 // Inspect reads every signature of an artifact and checks each envelope's

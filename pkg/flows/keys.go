@@ -33,6 +33,8 @@ type TrustOptions struct {
 	// Config locates the configured policy and trust stores; the zero value
 	// means trust.DefaultConfig().
 	Config *trust.Config
+	// Revocation says how the signing certificates' revocation is checked.
+	Revocation RevocationOptions
 }
 
 // NewVerifier builds the verifier TrustOptions describe. With no trust
@@ -50,13 +52,15 @@ func NewVerifier(opts TrustOptions) (*trust.Verifier, error) {
 			}
 			certs = append(certs, c...)
 		}
-		return trust.NewCertVerifier(certs), nil
+		v := trust.NewCertVerifier(certs)
+		return v, setRevocation(v, opts.Revocation, false)
 	}
 	doc, cfg, err := policyDocument(opts, trust.ParsePolicy, trust.Config.LoadPolicy)
 	if err != nil {
 		return nil, err
 	}
-	return trust.NewPolicyVerifier(doc, cfg), nil
+	v := trust.NewPolicyVerifier(doc, cfg)
+	return v, setRevocation(v, opts.Revocation, true)
 }
 
 // policyDocument reads the policy document opts name: opts.PolicyFile

@@ -1,6 +1,7 @@
 package trust
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
@@ -57,12 +58,15 @@ func VerifyIntegrity(envelope []byte, subject ocispec.Descriptor) (*signature.En
 // repository, as for a manifest file; only a "*" policy covers it.
 // Subject needs a digest; its size and media type are compared when set.
 // Result.Signature.Digest (or Rejected[0].Digest) is the envelope's digest.
+// Only the revocation check, when the rule runs it, may use the network.
 func (v *Verifier) VerifyDetached(scope string, envelope []byte, subject ocispec.Descriptor) *Result {
 	res, rule := v.detachedRule(scope, subject)
 	if rule == nil {
 		return res
 	}
-	return detachedVerdict(res, envelope, v.Check(rule, envelope, subject))
+	r := v.Check(rule, envelope, subject)
+	v.checkRevocation(context.Background(), rule, &r)
+	return detachedVerdict(res, envelope, r)
 }
 
 // detachedRule starts the verdict on a detached envelope for subject with
@@ -139,7 +143,9 @@ func (v *Verifier) VerifyBlob(scope string, envelope []byte, mediaType string, h
 		mismatch := &SubjectMismatchError{Signed: t, Subject: res.Subject}
 		return detachedVerdict(res, envelope, SignatureResult{Envelope: env, Err: fmt.Errorf("integrity: %w", mismatch)})
 	}
-	return detachedVerdict(res, envelope, v.Check(rule, envelope, res.Subject))
+	r := v.Check(rule, envelope, res.Subject)
+	v.checkRevocation(context.Background(), rule, &r)
+	return detachedVerdict(res, envelope, r)
 }
 
 // blobPayload checks that an intact envelope's payload describes a blob as

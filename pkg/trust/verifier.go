@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	nvcrypto "github.com/nv2-signing/nv2/pkg/crypto"
+	"github.com/nv2-signing/nv2/pkg/revocation"
 	"github.com/nv2-signing/nv2/pkg/signature"
 	"github.com/nv2-signing/nv2/pkg/spec"
 )
@@ -61,6 +62,9 @@ type SignatureResult struct {
 	Warnings []string
 	// Err is why the signature was rejected; nil when it verified.
 	Err error
+	// Revocation is what the revocation check found for each certificate
+	// checked; nil when the check did not run (see checkRevocation).
+	Revocation []revocation.Result
 }
 
 // Rule is what one verification trusts: the policy resolved for one
@@ -96,6 +100,13 @@ type Verifier struct {
 	EnvelopeBudget int64
 
 	budget budget
+	// Revocation checks the revocation of the certificates of signatures
+	// that pass every other check, when the rule's revocation action is
+	// not skip; nil checks over the network with the default timeouts.
+	Revocation *revocation.Checker
+	// RevocationAction, when set (enforce, log or skip), replaces the
+	// rule's revocation action, except at level skip.
+	RevocationAction string
 }
 
 // NewCertVerifier trusts the given certificates directly, at the strict
@@ -365,6 +376,9 @@ func (v *Verifier) fetchAndCheck(ctx context.Context, src Source, rule *Rule, su
 		return failed(err)
 	}
 	r := v.Check(rule, sig.Envelope, subject)
+	if v.checkRevocation(ctx, rule, &r); ctx.Err() != nil {
+		return nil // cancelled: another signature verified
+	}
 	r.Digest = desc.Digest
 	return &r
 }
@@ -374,6 +388,8 @@ func (v *Verifier) fetchAndCheck(ctx context.Context, src Source, rule *Rule, su
 // against the certificate's validity, and expiry as the rule's level says,
 // then the required annotations. Subject needs a digest; its media type and
 // size are compared when set.
+// It sends no request: Verify and VerifyDetached run the revocation check
+// (checkRevocation) on a signature that passes Check.
 func (v *Verifier) Check(rule *Rule, envelope []byte, subject ocispec.Descriptor) SignatureResult {
 	var r SignatureResult
 	env, err := VerifyIntegrity(envelope, subject)

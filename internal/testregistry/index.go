@@ -1,0 +1,152 @@
+package testregistry
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/opencontainers/go-digest"
+	specs "github.com/opencontainers/image-spec/specs-go"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"oras.land/oras-go/v2/content"
+	"oras.land/oras-go/v2/content/oci"
+	"oras.land/oras-go/v2/errdef"
+	"oras.land/oras-go/v2/registry/remote"
+)
+
+// Index is a multi-platform image made in memory: an OCI image index that
+// lists one image per platform, each with a real gzipped tar layer and a
+// config naming its platform.
+type Index struct {
+	Manifest   []byte
+	Descriptor ocispec.Descriptor
+	// Images are the platform images, in the order the index lists them.
+	Images []*Image
+}
+
+// NewIndex makes an index of one image per platform ("linux/amd64",
+// "linux/arm64/v8", ...); its content depends on seed.
+func NewIndex(seed string, platforms ...string) *Index {
+	x := &Index{}
+	idx := ocispec.Index{Versioned: specs.Versioned{SchemaVersion: 2}, MediaType: ocispec.MediaTypeImageIndex}
+	for _, p := range platforms {
+		parts := strings.SplitN(p, "/", 3)
+		plat := ocispec.Platform{OS: parts[0], Architecture: parts[1]}
+		if len(parts) == 3 {
+			plat.Variant = parts[2]
+		}
+		img := newPlatformImage(seed+" "+p, plat)
+		d := img.Descriptor
+		d.Platform = &plat
+		idx.Manifests = append(idx.Manifests, d)
+		x.Images = append(x.Images, img)
+	}
+	var err error
+	if x.Manifest, err = json.Marshal(idx); err != nil {
+		panic(err)
+	}
+	x.Descriptor = content.NewDescriptorFromBytes(ocispec.MediaTypeImageIndex, x.Manifest)
+	return x
+}
+
+// newPlatformImage makes an image for plat with one gzipped tar layer.
+func newPlatformImage(seed string, plat ocispec.Platform) *Image {
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	tw := tar.NewWriter(zw)
+	body := []byte("built for " + seed + "\n")
+	if err := tw.WriteHeader(&tar.Header{Name: "etc/platform", Mode: 0o644, Size: int64(len(body)), Typeflag: tar.TypeReg}); err != nil {
+		panic(err)
+	}
+	_, _ = tw.Write(body)
+	_ = tw.Close()
+	_ = zw.Close()
+	layer := buf.Bytes()
+	config, err := json.Marshal(ocispec.Image{
+		Platform: plat,
+		RootFS:   ocispec.RootFS{Type: "layers", DiffIDs: []digest.Digest{digest.FromBytes(tarOf(layer))}},
+		Config:   ocispec.ImageConfig{Labels: map[string]string{"seed": seed}},
+	})
+	if err != nil {
+		panic(err)
+	}
+	cd := content.NewDescriptorFromBytes(ocispec.MediaTypeImageConfig, config)
+	ld := content.NewDescriptorFromBytes(ocispec.MediaTypeImageLayerGzip, layer)
+	mb, err := json.Marshal(ocispec.Manifest{Versioned: specs.Versioned{SchemaVersion: 2}, MediaType: ocispec.MediaTypeImageManifest, Config: cd, Layers: []ocispec.Descriptor{ld}})
+	if err != nil {
+		panic(err)
+	}
+	return &Image{
+		Manifest:   mb,
+		Descriptor: content.NewDescriptorFromBytes(ocispec.MediaTypeImageManifest, mb),
+		Blobs:      map[digest.Digest][]byte{cd.Digest: config, ld.Digest: layer},
+		blobDescs:  []ocispec.Descriptor{cd, ld},
+	}
+}
+
+// tarOf is the uncompressed tar of a gzipped layer (its diff ID's input).
+func tarOf(gz []byte) []byte {
+	zr, err := gzip.NewReader(bytes.NewReader(gz))
+	if err != nil {
+		panic(err)
+	}
+	var out bytes.Buffer
+	if _, err := out.ReadFrom(zr); err != nil {
+		panic(err)
+	}
+	return out.Bytes()
+}
+
+// Push pushes every platform image and the index to host/repo over plain
+// HTTP and tags the index (when tag is not empty).
+func (x *Index) Push(t testing.TB, host, repo, tag string) ocispec.Descriptor {
+	t.Helper()
+	for _, img := range x.Images {
+		img.Push(t, host, repo, "")
+	}
+	r, err := remote.NewRepository(host + "/" + repo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.PlainHTTP = true
+	ctx := context.Background()
+	if tag != "" {
+		err = r.PushReference(ctx, x.Descriptor, bytes.NewReader(x.Manifest), tag)
+	} else {
+		err = r.Push(ctx, x.Descriptor, bytes.NewReader(x.Manifest))
+	}
+	if err != nil {
+		t.Fatalf("push index: %v", err)
+	}
+	return x.Descriptor
+}
+
+// WriteLayout writes every platform image and the index into the OCI image
+// layout at dir (created when missing) and tags the index (when tag is not
+// empty).
+func (x *Index) WriteLayout(dir, tag string) (ocispec.Descriptor, error) {
+	for _, img := range x.Images {
+		if _, err := img.WriteLayout(dir, ""); err != nil {
+			return ocispec.Descriptor{}, err
+		}
+	}
+	ctx := context.Background()
+	s, err := oci.New(dir)
+	if err != nil {
+		return ocispec.Descriptor{}, err
+	}
+	if err := s.Push(ctx, x.Descriptor, bytes.NewReader(x.Manifest)); err != nil && !errors.Is(err, errdef.ErrAlreadyExists) {
+		return ocispec.Descriptor{}, err
+	}
+	if tag != "" {
+		if err := s.Tag(ctx, x.Descriptor, tag); err != nil {
+			return ocispec.Descriptor{}, err
+		}
+	}
+	return x.Descriptor, nil
+}

@@ -178,3 +178,9 @@ func pickPlatform(raw []byte, index ocispec.Descriptor, pinned string, p *ocispe
 	}
 	return ocispec.Descriptor{}, &PlatformNotFoundError{Index: pinned, Platform: FormatPlatform(p), Available: have}
 }
+
+// DefaultPlatform is the platform of this machine, normalized.
+func DefaultPlatform() *ocispec.Platform {
+	p := platforms.Normalize(platforms.DefaultSpec())
+	return &p
+}

@@ -21,7 +21,9 @@ type Image struct {
 	Manifest   []byte
 	Descriptor ocispec.Descriptor
 	Blobs      map[digest.Digest][]byte
-	blobDescs  []ocispec.Descriptor
+	// Platform is the platform of a platform image of an Index.
+	Platform  *ocispec.Platform
+	blobDescs []ocispec.Descriptor
 }
 
 // NewImage makes a tiny, valid OCI image whose content depends on seed, so

@@ -25,26 +25,46 @@ import (
 type Index struct {
 	Manifest   []byte
 	Descriptor ocispec.Descriptor
-	// Images are the platform images, in the order the index lists them.
+	// Images are the platform images, in the order the index lists them,
+	// before any nested index (see Nest).
 	Images []*Image
+	nested []*Index
 }
 
 // NewIndex makes an index of one image per platform ("linux/amd64",
 // "linux/arm64/v8", ...); its content depends on seed.
 func NewIndex(seed string, platforms ...string) *Index {
-	x := &Index{}
-	idx := ocispec.Index{Versioned: specs.Versioned{SchemaVersion: 2}, MediaType: ocispec.MediaTypeImageIndex}
+	var imgs []*Image
 	for _, p := range platforms {
 		parts := strings.SplitN(p, "/", 3)
 		plat := ocispec.Platform{OS: parts[0], Architecture: parts[1]}
 		if len(parts) == 3 {
 			plat.Variant = parts[2]
 		}
-		img := newPlatformImage(seed+" "+p, plat)
+		imgs = append(imgs, newPlatformImage(seed+" "+p, plat))
+	}
+	return IndexOf(imgs...)
+}
+
+// IndexOf makes an index of the images, in order, each listed with its
+// Platform.
+func IndexOf(images ...*Image) *Index { return nestedIndex(images, nil) }
+
+// Nest makes an index that lists x's images and then the index inner.
+func (x *Index) Nest(inner *Index) *Index {
+	return nestedIndex(x.Images, append(append([]*Index(nil), x.nested...), inner))
+}
+
+func nestedIndex(images []*Image, nested []*Index) *Index {
+	x := &Index{Images: images, nested: nested}
+	idx := ocispec.Index{Versioned: specs.Versioned{SchemaVersion: 2}, MediaType: ocispec.MediaTypeImageIndex}
+	for _, img := range images {
 		d := img.Descriptor
-		d.Platform = &plat
+		d.Platform = img.Platform
 		idx.Manifests = append(idx.Manifests, d)
-		x.Images = append(x.Images, img)
+	}
+	for _, n := range nested {
+		idx.Manifests = append(idx.Manifests, n.Descriptor)
 	}
 	var err error
 	if x.Manifest, err = json.Marshal(idx); err != nil {
@@ -85,6 +105,7 @@ func newPlatformImage(seed string, plat ocispec.Platform) *Image {
 		Manifest:   mb,
 		Descriptor: content.NewDescriptorFromBytes(ocispec.MediaTypeImageManifest, mb),
 		Blobs:      map[digest.Digest][]byte{cd.Digest: config, ld.Digest: layer},
+		Platform:   &plat,
 		blobDescs:  []ocispec.Descriptor{cd, ld},
 	}
 }
@@ -106,6 +127,9 @@ func tarOf(gz []byte) []byte {
 // HTTP and tags the index (when tag is not empty).
 func (x *Index) Push(t testing.TB, host, repo, tag string) ocispec.Descriptor {
 	t.Helper()
+	for _, n := range x.nested {
+		n.Push(t, host, repo, "")
+	}
 	for _, img := range x.Images {
 		img.Push(t, host, repo, "")
 	}
@@ -130,6 +154,11 @@ func (x *Index) Push(t testing.TB, host, repo, tag string) ocispec.Descriptor {
 // layout at dir (created when missing) and tags the index (when tag is not
 // empty).
 func (x *Index) WriteLayout(dir, tag string) (ocispec.Descriptor, error) {
+	for _, n := range x.nested {
+		if _, err := n.WriteLayout(dir, ""); err != nil {
+			return ocispec.Descriptor{}, err
+		}
+	}
 	for _, img := range x.Images {
 		if _, err := img.WriteLayout(dir, ""); err != nil {
 			return ocispec.Descriptor{}, err

@@ -296,3 +296,35 @@ func TestPullPlatform(t *testing.T) {
 		t.Fatalf("the layout's v1 is %v (%v), want the arm64 manifest", d.Digest, err)
 	}
 }
+
+// TestCopyIndexCarriesEveryLevel: a copy of a recursively signed index
+// carries the signatures of its platform manifests as well as its own, to a
+// registry without the referrers API and to an OCI layout.
+func TestCopyIndexCarriesEveryLevel(t *testing.T) {
+	ctx := context.Background()
+	signer, v := newSigner(t, "wabbit-networks.io")
+	ps := places(t)
+	from := ps[0] // go-containerregistry's, with the referrers API
+	x := testregistry.NewIndex("copy", "linux/amd64", "linux/arm64")
+	src := from.put(t, x, "src", "v1")
+	if _, err := from.client.Sign(ctx, flows.SignOptions{Signer: signer, Artifact: src, Recursive: true}); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range ps[1:] {
+		t.Run(p.name, func(t *testing.T) {
+			dst := flows.Location{Ref: filepath.Join(p.dir, "copied") + ":v1", Layout: true}
+			if p.reg != nil {
+				dst = flows.Location{Ref: p.reg.Host + "/copied:v1"}
+			}
+			if _, err := from.client.Copy(ctx, src, dst); err != nil {
+				t.Fatal(err)
+			}
+			verifyAs(t, p.client, v, dst, "linux/arm64", true, flows.SignedByManifest, nil, x.Images[1].Descriptor)
+			verifyAs(t, p.client, v, dst, "linux/amd64", true, flows.SignedByManifest, nil, x.Images[0].Descriptor)
+			r := p.client.Verify(ctx, v, dst)[0]
+			if r.Err != nil || r.Subject.Digest != x.Descriptor.Digest {
+				t.Fatalf("the index's own signature did not come along: %v", r.Err)
+			}
+		})
+	}
+}

@@ -56,7 +56,7 @@ func (c *Client) signIndex(ctx context.Context, opts SignOptions) (*SignResult, 
 	one := opts
 	one.Recursive, one.Platform = false, nil
 	if opts.Platform != nil {
-		if !IsIndex(desc.MediaType) {
+		if !registry.IsIndex(desc.MediaType) {
 			return nil, fmt.Errorf("%s is a single manifest (%s), not an image index: sign it without a platform", t.Pinned(desc.Digest), desc.MediaType)
 		}
 		m, err := pickPlatform(raw, desc, t.Pinned(desc.Digest), opts.Platform)
@@ -70,9 +70,9 @@ func (c *Client) signIndex(ctx context.Context, opts SignOptions) (*SignResult, 
 		}
 		return res, err
 	}
-	var children []IndexChild
-	if IsIndex(desc.MediaType) {
-		if children, err = indexChildren(ctx, t.Storage, desc, raw); err != nil {
+	var children []registry.IndexChild
+	if registry.IsIndex(desc.MediaType) {
+		if children, err = registry.IndexChildren(ctx, t.Storage, desc, raw); err != nil {
 			return nil, err
 		}
 	}

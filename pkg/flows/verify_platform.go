@@ -59,7 +59,7 @@ func (c *Client) verifyPlatform(ctx context.Context, v *trust.Verifier, loc Loca
 	}
 	pv := &PlatformVerdict{Platform: FormatPlatform(loc.Platform), Manifest: desc}
 	src := knownSource{Storage: t.Storage, known: map[digest.Digest]ocispec.Descriptor{desc.Digest: desc}}
-	if IsIndex(desc.MediaType) {
+	if registry.IsIndex(desc.MediaType) {
 		if pv.Manifest, r.Err = pickPlatform(raw, desc, t.Pinned(desc.Digest), loc.Platform); r.Err != nil {
 			return r
 		}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"io"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -30,6 +31,9 @@ type inspectResult struct {
 	Reference  string             `json:"reference"`
 	Subject    descriptor         `json:"subject"`
 	Signatures []inspectSignature `json:"signatures"`
+	// Platform and Manifests: an image index's manifests (platform.go).
+	Platform  string          `json:"platform,omitempty"`
+	Manifests []inspectResult `json:"manifests,omitempty"`
 }
 
 type inspectSignature struct {
@@ -54,47 +58,64 @@ func runInspect(c *cli.Context) error {
 		if err != nil {
 			return err
 		}
-		res := inspectResult{Reference: found.Reference, Subject: toDescriptor(found.Subject), Signatures: []inspectSignature{}}
-		for _, sig := range found.Signatures {
-			res.Signatures = append(res.Signatures, toInspectSignature(sig))
-		}
+		res := toInspectResult(found)
 		if asJSON {
 			return writeJSON(c.App.Writer, res)
 		}
-		w := c.App.Writer
-		printf(w, "%s\n", res.Reference)
-		if len(res.Signatures) == 0 {
-			printf(w, "  no signatures\n")
-		}
-		for _, s := range res.Signatures {
-			printf(w, "└── signature %s\n", s.Digest)
-			if s.Error != "" {
-				printf(w, "    error: %s\n", s.Error)
-				continue
-			}
-			printf(w, "    algorithm:     %s\n", s.Algorithm)
-			printf(w, "    signing time:  %s\n", formatTime(*s.SigningTime))
-			exp := "never"
-			if s.Expiry != nil {
-				exp = formatTime(*s.Expiry)
-			}
-			printf(w, "    expiry:        %s\n", exp)
-			if s.SigningAgent != "" {
-				printf(w, "    signing agent: %s\n", s.SigningAgent)
-			}
-			for _, k := range sortedKeys(s.Annotations) {
-				printf(w, "    metadata:      %s=%s\n", k, s.Annotations[k])
-			}
-			for i, cert := range s.Certificates {
-				printf(w, "    certificate %d:\n", i)
-				printf(w, "      subject:    %s\n", cert.Subject)
-				printf(w, "      issuer:     %s\n", cert.Issuer)
-				printf(w, "      valid:      %s to %s\n", formatTime(cert.NotBefore), formatTime(cert.NotAfter))
-				printf(w, "      sha256:     %s\n", cert.Thumbprint)
-			}
-		}
+		printf(c.App.Writer, "%s\n", res.Reference)
+		printInspect(c.App.Writer, res, "")
 		return nil
 	})
+}
+
+// toInspectResult renders what Inspect found, an index's manifests too.
+func toInspectResult(found *flows.InspectResult) inspectResult {
+	res := inspectResult{Reference: found.Reference, Subject: toDescriptor(found.Subject), Signatures: []inspectSignature{},
+		Platform: flows.FormatPlatform(found.Subject.Platform)}
+	for _, sig := range found.Signatures {
+		res.Signatures = append(res.Signatures, toInspectSignature(sig))
+	}
+	for _, m := range found.Manifests {
+		res.Manifests = append(res.Manifests, toInspectResult(m))
+	}
+	return res
+}
+
+// printInspect prints the signatures of res, then its manifests (platform.go),
+// indented by indent.
+func printInspect(out io.Writer, res inspectResult, indent string) {
+	w := indentWriter{out, indent}
+	if len(res.Signatures) == 0 {
+		printf(w, "  no signatures\n")
+	}
+	for _, s := range res.Signatures {
+		printf(w, "└── signature %s\n", s.Digest)
+		if s.Error != "" {
+			printf(w, "    error: %s\n", s.Error)
+			continue
+		}
+		printf(w, "    algorithm:     %s\n", s.Algorithm)
+		printf(w, "    signing time:  %s\n", formatTime(*s.SigningTime))
+		exp := "never"
+		if s.Expiry != nil {
+			exp = formatTime(*s.Expiry)
+		}
+		printf(w, "    expiry:        %s\n", exp)
+		if s.SigningAgent != "" {
+			printf(w, "    signing agent: %s\n", s.SigningAgent)
+		}
+		for _, k := range sortedKeys(s.Annotations) {
+			printf(w, "    metadata:      %s=%s\n", k, s.Annotations[k])
+		}
+		for i, cert := range s.Certificates {
+			printf(w, "    certificate %d:\n", i)
+			printf(w, "      subject:    %s\n", cert.Subject)
+			printf(w, "      issuer:     %s\n", cert.Issuer)
+			printf(w, "      valid:      %s to %s\n", formatTime(cert.NotBefore), formatTime(cert.NotAfter))
+			printf(w, "      sha256:     %s\n", cert.Thumbprint)
+		}
+	}
+	printInspectManifests(out, res.Manifests, indent)
 }
 
 // toInspectSignature renders one signature Inspect read.

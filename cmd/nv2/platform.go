@@ -1,6 +1,8 @@
 package main
 
 import (
+	"io"
+
 	"github.com/urfave/cli/v2"
 
 	"github.com/nv2-signing/nv2/pkg/flows"
@@ -116,4 +118,49 @@ func printSignChildren(c *cli.Context, out signResult) {
 			printf(c.App.Writer, "  signature %s\n", ch.Signature.Digest)
 		}
 	}
+}
+
+// printManifests prints the manifests of an image index below its
+// referrers, each with its platform and its own referrers.
+func printManifests(c *cli.Context, nodes []discoverNode, indent string) {
+	for i, m := range nodes {
+		branch, next := "├── ", "│   "
+		if i == len(nodes)-1 {
+			branch, next = "└── ", "    "
+		}
+		printf(c.App.Writer, "%s%s%s\n", indent, branch, manifestLabel(m.Platform, m.descriptor))
+		printTree(c, m.Referrers, indent+next, len(m.Manifests) > 0)
+		printManifests(c, m.Manifests, indent+next)
+	}
+}
+
+// manifestLabel names a manifest an image index lists.
+func manifestLabel(platform string, d descriptor) string {
+	if platform == "" {
+		platform = d.MediaType
+	}
+	return "[" + platform + "] " + d.Digest
+}
+
+// printInspectManifests prints the manifests of an image index, each with
+// its signatures, indented below the index.
+func printInspectManifests(w io.Writer, ms []inspectResult, indent string) {
+	for _, m := range ms {
+		printf(w, "%smanifest %s\n", indent, manifestLabel(m.Platform, m.Subject))
+		printInspect(w, m, indent+"    ")
+	}
+}
+
+// indentWriter prefixes each write (one line, as printf writes them) with
+// indent.
+type indentWriter struct {
+	w      io.Writer
+	indent string
+}
+
+func (i indentWriter) Write(p []byte) (int, error) {
+	if _, err := io.WriteString(i.w, i.indent); err != nil {
+		return 0, err
+	}
+	return i.w.Write(p)
 }

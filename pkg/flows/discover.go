@@ -29,7 +29,9 @@ type DiscoverResult struct {
 }
 
 // Discover lists the referrers of an artifact (referrers API, or the
-// referrers tag schema), and theirs in turn down to opts.Depth.
+// referrers tag schema), and theirs in turn down to opts.Depth. Of an image
+// index, it lists those of every manifest the index lists as well (in
+// Node.Manifests).
 func (c *Client) Discover(ctx context.Context, opts DiscoverOptions) (*DiscoverResult, error) {
 	if opts.Depth < 0 {
 		return nil, usagef("depth %d: use 0 for all levels or a positive number", opts.Depth)
@@ -38,11 +40,17 @@ func (c *Client) Discover(ctx context.Context, opts DiscoverOptions) (*DiscoverR
 	if err != nil {
 		return nil, err
 	}
-	tree, err := t.ReferrersTree(ctx, subject, opts.ArtifactType, opts.Depth)
+	// Of an image index, the trees of every manifest it lists too (index.go).
+	trees, parents, err := overIndex(ctx, t, subject, func(ctx context.Context, d ocispec.Descriptor) (*registry.Node, error) {
+		return t.ReferrersTree(ctx, d, opts.ArtifactType, opts.Depth)
+	})
 	if err != nil {
 		return nil, err
 	}
-	return &DiscoverResult{Reference: t.Pinned(subject.Digest), Tree: tree}, nil
+	for i := 1; i < len(trees); i++ {
+		trees[parents[i]].Manifests = append(trees[parents[i]].Manifests, trees[i])
+	}
+	return &DiscoverResult{Reference: t.Pinned(subject.Digest), Tree: trees[0]}, nil
 }
 
 // InspectResult describes the signatures of an artifact.
@@ -51,6 +59,9 @@ type InspectResult struct {
 	Reference  string
 	Subject    ocispec.Descriptor
 	Signatures []InspectedSignature
+	// Manifests, of an image index, are the manifests it lists (Subject
+	// with its Platform), each with its signatures.
+	Manifests []*InspectResult
 }
 
 // InspectedSignature is one signature as Inspect read it.
@@ -63,12 +74,27 @@ type InspectedSignature struct {
 }
 
 // Inspect reads every signature of an artifact and checks each envelope's
-// integrity. It makes no trust decision: that is Verify's.
+// integrity; of an image index, those of every manifest it lists too. It
+// makes no trust decision: that is Verify's.
 func (c *Client) Inspect(ctx context.Context, artifact Location) (*InspectResult, error) {
 	t, subject, err := c.Resolve(ctx, artifact)
 	if err != nil {
 		return nil, err
 	}
+	found, parents, err := overIndex(ctx, t, subject, func(ctx context.Context, d ocispec.Descriptor) (*InspectResult, error) {
+		return inspectOne(ctx, t, d)
+	})
+	if err != nil {
+		return nil, err
+	}
+	for i := 1; i < len(found); i++ {
+		found[parents[i]].Manifests = append(found[parents[i]].Manifests, found[i])
+	}
+	return found[0], nil
+}
+
+// inspectOne reads the signatures of subject in t.
+func inspectOne(ctx context.Context, t *Target, subject ocispec.Descriptor) (*InspectResult, error) {
 	refs, err := t.Referrers(ctx, subject, spec.ArtifactTypeSignature)
 	if err != nil {
 		return nil, err

@@ -1,14 +1,17 @@
 package flows
 
-// Image indexes: the manifests they list (nested indexes included), and
-// platforms named os/arch[/variant] matched against them.
+// Multi-platform images: platforms named os/arch[/variant] matched against
+// what an image index lists, and flows run over every manifest of an index.
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
 	"github.com/containerd/platforms"
+	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/nv2-signing/nv2/pkg/registry"
 )
@@ -82,4 +85,37 @@ func pickPlatform(raw []byte, index ocispec.Descriptor, pinned string, p *ocispe
 func DefaultPlatform() *ocispec.Platform {
 	p := platforms.Normalize(platforms.DefaultSpec())
 	return &p
+}
+
+// overIndex runs f for subject and, when subject is an image index, for
+// every manifest it lists (nested indexes too), in parallel. out[0] is
+// subject's result, then the manifests' in index order; parents[i] is the
+// position in out of the index that lists out[i] (parents[0] is -1).
+func overIndex[T any](ctx context.Context, t *Target, subject ocispec.Descriptor, f func(context.Context, ocispec.Descriptor) (T, error)) (out []T, parents []int, err error) {
+	descs, parents := []ocispec.Descriptor{subject}, []int{-1}
+	if registry.IsIndex(subject.MediaType) {
+		raw, err := t.FetchManifest(ctx, subject)
+		if err != nil {
+			return nil, nil, err
+		}
+		children, err := registry.IndexChildren(ctx, t.Storage, subject, raw)
+		if err != nil {
+			return nil, nil, err
+		}
+		at := map[digest.Digest]int{subject.Digest: 0}
+		for i, c := range children {
+			at[c.Digest] = i + 1
+			descs, parents = append(descs, c.Descriptor), append(parents, at[c.Parent])
+		}
+	}
+	out = make([]T, len(descs))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(VerifyParallel)
+	for i, d := range descs {
+		g.Go(func() (err error) {
+			out[i], err = f(gctx, d)
+			return err
+		})
+	}
+	return out, parents, g.Wait()
 }

@@ -23,7 +23,8 @@ const (
 // PlatformVerdict is how the manifest of one platform of an image index
 // verified.
 type PlatformVerdict struct {
-	// Platform is the platform asked for, os/arch[/variant].
+	// Platform is Manifest's platform as the index lists it,
+	// os/arch[/variant] (the one asked for when there is no index).
 	Platform string
 	// Index is the image index the reference names; its digest is empty
 	// when the reference names a single manifest, which is then Manifest.
@@ -63,7 +64,7 @@ func (c *Client) verifyPlatform(ctx context.Context, v *trust.Verifier, loc Loca
 		if pv.Manifest, r.Err = pickPlatform(raw, desc, t.Pinned(desc.Digest), loc.Platform); r.Err != nil {
 			return r
 		}
-		pv.Index = desc
+		pv.Index, pv.Platform = desc, FormatPlatform(pv.Manifest.Platform)
 		src.known[pv.Manifest.Digest] = pv.Manifest
 	}
 	var wg sync.WaitGroup

@@ -2,6 +2,7 @@ package main
 
 import (
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -87,4 +88,34 @@ func TestMultiPlatformCLI(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestDockerPullPlatform: docker nv2 pull of a multi-platform image whose
+// index alone is signed verifies the manifest of docker's platform (this
+// machine's by default, --platform to choose) and pulls exactly that digest.
+func TestDockerPullPlatform(t *testing.T) {
+	reg := testregistry.Start(t, testregistry.GGCR)
+	x := testregistry.NewIndex("docker-platform", "linux/"+runtime.GOARCH, "linux/s390x")
+	x.Push(t, reg.Host, "team/app", "v1")
+	u := newDockerUser(t)
+	key, cert := u.keys("pull-signer")
+	ref := reg.Host + "/team/app:v1"
+	u.must(0, "nv2", "sign", "--key", key, "--cert", cert, ref)
+	docker := u.standIn()
+	u.must(0, "nv2", "config", "enable")
+	u.must(0, "nv2", "config", "set", "--verify-cert", cert)
+
+	native := reg.Host + "/team/app@" + x.Images[0].Descriptor.Digest.String()
+	s390x := reg.Host + "/team/app@" + x.Images[1].Descriptor.Digest.String()
+	if p := u.must(0, "nv2", "pull", ref); !strings.Contains(p.stdout, "Pulled "+native+" as "+ref) {
+		t.Fatalf("pull of this machine's platform:\n%s", p.stdout)
+	}
+	if p := u.must(0, "nv2", "pull", "--platform", "linux/s390x", ref); !strings.Contains(p.stdout, "Pulled "+s390x+" as "+ref) {
+		t.Fatalf("pull --platform linux/s390x:\n%s", p.stdout)
+	}
+	want := []string{"pull " + native, "tag " + native + " " + ref, "pull --platform linux/s390x " + s390x, "tag " + s390x + " " + ref}
+	if calls := docker.calls(); strings.Join(calls, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("docker calls:\n%q\nwant\n%q", calls, want)
+	}
+	u.must(exitError, "nv2", "pull", "--platform", "windows/arm64", ref)
 }

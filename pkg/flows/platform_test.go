@@ -238,14 +238,27 @@ func TestPlatformVerifyRoundTrips(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			reg.SetDelay(20 * time.Millisecond) // parallel requests must arrive within it to share a level
+			reg.Reset()
 			if _, err := (&flows.Client{Registry: sign}).Sign(context.Background(), flows.SignOptions{Signer: signer, Artifact: loc, Recursive: true}); err != nil {
 				t.Fatal(err)
+			}
+			// One resolve for the whole index: a GET of the tag, nothing
+			// else asked about a manifest nv2 did not push.
+			for _, q := range reg.Requests() {
+				if q.Method == "HEAD" || (q.Method == "GET" && strings.Contains(q.Path, "/manifests/") && !strings.HasSuffix(q.Path, "/manifests/v1") && !strings.Contains(q.Path, "sha256-")) {
+					t.Errorf("sign --recursive sent %v after fetching the index once", q)
+				}
+			}
+			// With the referrers API the three signatures are pushed side
+			// by side: as many levels as signing one manifest.
+			if l := reg.Levels(); kind == testregistry.GGCR && l > 3 {
+				t.Errorf("sign --recursive took %d round-trip levels, limit 3: %v", l, reg.Requests())
 			}
 			rc, err := registry.NewClient(registry.Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
-			reg.SetDelay(20 * time.Millisecond) // parallel requests must arrive within it to share a level
 			reg.Reset()
 			loc.Platform = platform(t, "linux/arm64")
 			r := (&flows.Client{Registry: rc}).Verify(context.Background(), v, loc)[0]

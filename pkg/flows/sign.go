@@ -83,7 +83,8 @@ type SignResult struct {
 
 // Sign signs the artifact opts name and stores the signature: as a referrer
 // in its registry or OCI layout, in SignatureOut, or both. On error nothing
-// was pushed unless the error is a *PushError.
+// was pushed unless the error is a *PushError. With Recursive or Platform,
+// see signIndex: a Recursive sign can return a result with an error.
 func (c *Client) Sign(ctx context.Context, opts SignOptions) (*SignResult, error) {
 	if opts.Signer == nil {
 		return nil, usagef("no signing key and certificate given")

@@ -30,8 +30,8 @@ func (c *Client) resolveSubject(ctx context.Context, opts SignOptions) (*Target,
 // opts.Artifact names once (one GET), then signs the index and every
 // manifest it lists (Recursive), or only the platform's manifest
 // (Platform). Each signature is a referrer of its own subject; they are
-// made and pushed in parallel. When some pushes fail, the result lists
-// what was signed and the error is the first failure.
+// made and pushed in parallel. When some fail, the result lists what was
+// signed and the error joins every failure.
 func (c *Client) signIndex(ctx context.Context, opts SignOptions) (*SignResult, error) {
 	switch {
 	case opts.Recursive && opts.Platform != nil:

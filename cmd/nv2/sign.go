@@ -129,10 +129,14 @@ func runSign(c *cli.Context) error {
 	}
 	return withClient(c, func(ctx context.Context, client *flows.Client) error {
 		res, err := client.Sign(ctx, opts)
-		if err != nil {
+		if res == nil {
 			return err
 		}
-		return reportSign(c, asJSON, opts, res)
+		// --recursive reports what it signed even when some pushes failed.
+		if rerr := reportSign(c, asJSON, opts, res); rerr != nil {
+			return rerr
+		}
+		return err
 	})
 }
 

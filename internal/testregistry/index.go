@@ -4,9 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
-	"context"
 	"encoding/json"
-	"errors"
 	"strings"
 	"testing"
 
@@ -15,8 +13,6 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"oras.land/oras-go/v2/content"
 	"oras.land/oras-go/v2/content/oci"
-	"oras.land/oras-go/v2/errdef"
-	"oras.land/oras-go/v2/registry/remote"
 )
 
 // Index is a multi-platform image made in memory: an OCI image index that
@@ -95,19 +91,9 @@ func newPlatformImage(seed string, plat ocispec.Platform) *Image {
 	if err != nil {
 		panic(err)
 	}
-	cd := content.NewDescriptorFromBytes(ocispec.MediaTypeImageConfig, config)
-	ld := content.NewDescriptorFromBytes(ocispec.MediaTypeImageLayerGzip, layer)
-	mb, err := json.Marshal(ocispec.Manifest{Versioned: specs.Versioned{SchemaVersion: 2}, MediaType: ocispec.MediaTypeImageManifest, Config: cd, Layers: []ocispec.Descriptor{ld}})
-	if err != nil {
-		panic(err)
-	}
-	return &Image{
-		Manifest:   mb,
-		Descriptor: content.NewDescriptorFromBytes(ocispec.MediaTypeImageManifest, mb),
-		Blobs:      map[digest.Digest][]byte{cd.Digest: config, ld.Digest: layer},
-		Platform:   &plat,
-		blobDescs:  []ocispec.Descriptor{cd, ld},
-	}
+	img := imageOf(config, layer, ocispec.MediaTypeImageLayerGzip)
+	img.Platform = &plat
+	return img
 }
 
 // tarOf is the uncompressed tar of a gzipped layer (its diff ID's input).
@@ -133,18 +119,7 @@ func (x *Index) Push(t testing.TB, host, repo, tag string) ocispec.Descriptor {
 	for _, img := range x.Images {
 		img.Push(t, host, repo, "")
 	}
-	r, err := remote.NewRepository(host + "/" + repo)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.PlainHTTP = true
-	ctx := context.Background()
-	if tag != "" {
-		err = r.PushReference(ctx, x.Descriptor, bytes.NewReader(x.Manifest), tag)
-	} else {
-		err = r.Push(ctx, x.Descriptor, bytes.NewReader(x.Manifest))
-	}
-	if err != nil {
+	if err := put(remoteRepo(t, host, repo), nil, nil, x.Descriptor, x.Manifest, tag); err != nil {
 		t.Fatalf("push index: %v", err)
 	}
 	return x.Descriptor
@@ -164,18 +139,9 @@ func (x *Index) WriteLayout(dir, tag string) (ocispec.Descriptor, error) {
 			return ocispec.Descriptor{}, err
 		}
 	}
-	ctx := context.Background()
 	s, err := oci.New(dir)
 	if err != nil {
 		return ocispec.Descriptor{}, err
 	}
-	if err := s.Push(ctx, x.Descriptor, bytes.NewReader(x.Manifest)); err != nil && !errors.Is(err, errdef.ErrAlreadyExists) {
-		return ocispec.Descriptor{}, err
-	}
-	if tag != "" {
-		if err := s.Tag(ctx, x.Descriptor, tag); err != nil {
-			return ocispec.Descriptor{}, err
-		}
-	}
-	return x.Descriptor, nil
+	return x.Descriptor, put(s, nil, nil, x.Descriptor, x.Manifest, tag)
 }

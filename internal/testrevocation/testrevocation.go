@@ -70,6 +70,7 @@ type Env struct {
 	ocspDown    atomic.Bool
 	crlDown     atomic.Bool
 	crlWrongKey atomic.Bool
+	crlExpired  atomic.Bool
 	aboutOther  atomic.Pointer[big.Int] // answer OCSP about this serial instead
 	signer      atomic.Value            // a Signer: who signs OCSP responses
 
@@ -117,6 +118,13 @@ func New(t testing.TB) *Env {
 // Leaf issues a code signing leaf certificate from the intermediate CA.
 func (e *Env) Leaf(opts LeafOptions) *x509.Certificate {
 	e.t.Helper()
+	cert, _ := e.SigningLeaf(opts)
+	return cert
+}
+
+// SigningLeaf is Leaf with the leaf's private key, to sign with.
+func (e *Env) SigningLeaf(opts LeafOptions) (*x509.Certificate, crypto.Signer) {
+	e.t.Helper()
 	key := newKey(e.t)
 	tmpl := e.template("leaf "+randomName(), false)
 	tmpl.KeyUsage = x509.KeyUsageDigitalSignature
@@ -133,7 +141,7 @@ func (e *Env) Leaf(opts LeafOptions) *x509.Certificate {
 	case !opts.NoCRL:
 		tmpl.CRLDistributionPoints = append(tmpl.CRLDistributionPoints, e.CRLURL(e.Intermediate))
 	}
-	return e.Intermediate.issue(e.t, tmpl, key.Public())
+	return e.Intermediate.issue(e.t, tmpl, key.Public()), key
 }
 
 // Chain returns leaf, the intermediate and the root.
@@ -188,6 +196,10 @@ func (e *Env) SetCRLDown(down bool) { e.crlDown.Store(down) }
 
 // SetCRLWrongKey serves CRLs with the right issuer name signed by another key.
 func (e *Env) SetCRLWrongKey(wrong bool) { e.crlWrongKey.Store(wrong) }
+
+// SetCRLExpired serves CRLs whose nextUpdate passed a day ago (issued by
+// openssl ca -gencrl with -crl_lastupdate and -crl_nextupdate).
+func (e *Env) SetCRLExpired(expired bool) { e.crlExpired.Store(expired) }
 
 // SetOCSPAnswerAbout makes the responder answer every request about other
 // (a certificate of the same issuer) instead of the certificate asked for;
@@ -376,7 +388,12 @@ func (e *Env) serveCRL(w http.ResponseWriter, name string) {
 	if e.crlWrongKey.Load() {
 		ca = e.impostors[name]
 	}
-	crl, err := ca.genCRL()
+	var dates []string
+	if e.crlExpired.Load() {
+		now := time.Now().UTC()
+		dates = []string{"-crl_lastupdate", now.Add(-48 * time.Hour).Format("20060102150405Z"), "-crl_nextupdate", now.Add(-24 * time.Hour).Format("20060102150405Z")}
+	}
+	crl, err := ca.genCRL(dates...)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
@@ -407,12 +424,13 @@ func (ca *CA) answerOCSP(req []byte, signerCert, signerKey string) ([]byte, erro
 	return os.ReadFile(respPath)
 }
 
-// genCRL issues a fresh CRL (valid one day) with `openssl ca -gencrl`.
-func (ca *CA) genCRL() ([]byte, error) {
+// genCRL issues a fresh CRL (valid one day, unless opts set its dates) with
+// `openssl ca -gencrl`.
+func (ca *CA) genCRL(opts ...string) ([]byte, error) {
 	ca.mu.Lock()
 	defer ca.mu.Unlock()
 	out := ca.path("crl.der.pem")
-	if b, err := ca.openssl("ca", "-config", ca.path("ca.cnf"), "-gencrl", "-out", out); err != nil {
+	if b, err := ca.openssl(append([]string{"ca", "-config", ca.path("ca.cnf"), "-gencrl", "-out", out}, opts...)...); err != nil {
 		return nil, fmt.Errorf("openssl ca -gencrl: %v: %s", err, b)
 	}
 	data, err := os.ReadFile(out)

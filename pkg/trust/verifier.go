@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	nvcrypto "github.com/nv2-signing/nv2/pkg/crypto"
+	"github.com/nv2-signing/nv2/pkg/revocation"
 	"github.com/nv2-signing/nv2/pkg/signature"
 	"github.com/nv2-signing/nv2/pkg/spec"
 )
@@ -61,6 +62,9 @@ type SignatureResult struct {
 	Warnings []string
 	// Err is why the signature was rejected; nil when it verified.
 	Err error
+	// Revocation is what the revocation check found for each certificate
+	// checked; nil when the check did not run (see checkRevocation).
+	Revocation []revocation.Result
 }
 
 // Rule is what one verification trusts: the policy resolved for one
@@ -96,6 +100,13 @@ type Verifier struct {
 	EnvelopeBudget int64
 
 	budget budget
+	// Revocation checks the revocation of the certificates of signatures
+	// that pass every other check, when the rule's revocation action is
+	// not skip; nil checks over the network with the default timeouts.
+	Revocation *revocation.Checker
+	// RevocationAction, when set (enforce, log or skip), replaces the
+	// rule's revocation action, except at level skip.
+	RevocationAction string
 }
 
 // NewCertVerifier trusts the given certificates directly, at the strict
@@ -109,38 +120,57 @@ func NewCertVerifier(certs []*x509.Certificate) *Verifier {
 // NewPolicyVerifier applies a trust policy document, loading the trust
 // stores it names from cfg when a repository first needs them.
 func NewPolicyVerifier(doc *PolicyDocument, cfg Config) *Verifier {
+	return cachedRules(cfg, func(scope string) (*policyRule, error) {
+		p, err := doc.PolicyFor(scope)
+		if err != nil {
+			return nil, err
+		}
+		return &policyRule{p.Name, p.SignatureVerification, p.TrustStores, p.TrustedIdentities}, nil
+	})
+}
+
+// policyRule is what a policy entry, OCI or blob, says about trust.
+type policyRule struct {
+	name         string
+	verification SignatureVerification
+	stores, ids  []string
+}
+
+// cachedRules makes a Verifier whose rule for a scope is the policy entry
+// find returns, with its trust stores loaded from cfg once per policy.
+func cachedRules(cfg Config, find func(scope string) (*policyRule, error)) *Verifier {
 	var mu sync.Mutex
 	cache := map[string]*Rule{}
 	return &Verifier{rule: func(scope string) (*Rule, error) {
-		p, err := doc.PolicyFor(scope)
+		p, err := find(scope)
 		if err != nil {
 			return nil, err
 		}
 		mu.Lock()
 		defer mu.Unlock()
-		if r, ok := cache[p.Name]; ok {
+		if r, ok := cache[p.name]; ok {
 			return r, nil
 		}
-		r := &Rule{Name: p.Name, Level: p.SignatureVerification.Level, actions: actions(p.SignatureVerification.Level, p.SignatureVerification.Override)}
-		for _, ts := range p.TrustStores {
+		r := &Rule{Name: p.name, Level: p.verification.Level, actions: actions(p.verification.Level, p.verification.Override)}
+		for _, ts := range p.stores {
 			certs, err := cfg.Certificates(ts)
 			if err != nil {
-				return nil, fmt.Errorf("trust policy %q: %w", p.Name, err)
+				return nil, fmt.Errorf("trust policy %q: %w", p.name, err)
 			}
 			r.Anchors = append(r.Anchors, certs...)
 		}
-		for _, s := range p.TrustedIdentities {
+		for _, s := range p.ids {
 			if s == "*" {
 				r.identities = nil
 				break
 			}
 			id, err := parseIdentity(s)
 			if err != nil {
-				return nil, fmt.Errorf("trust policy %q: %w", p.Name, err)
+				return nil, fmt.Errorf("trust policy %q: %w", p.name, err)
 			}
 			r.identities = append(r.identities, id)
 		}
-		cache[p.Name] = r
+		cache[p.name] = r
 		return r, nil
 	}}
 }
@@ -346,6 +376,9 @@ func (v *Verifier) fetchAndCheck(ctx context.Context, src Source, rule *Rule, su
 		return failed(err)
 	}
 	r := v.Check(rule, sig.Envelope, subject)
+	if v.checkRevocation(ctx, rule, &r); ctx.Err() != nil {
+		return nil // cancelled: another signature verified
+	}
 	r.Digest = desc.Digest
 	return &r
 }
@@ -355,6 +388,8 @@ func (v *Verifier) fetchAndCheck(ctx context.Context, src Source, rule *Rule, su
 // against the certificate's validity, and expiry as the rule's level says,
 // then the required annotations. Subject needs a digest; its media type and
 // size are compared when set.
+// It sends no request: Verify and VerifyDetached run the revocation check
+// (checkRevocation) on a signature that passes Check.
 func (v *Verifier) Check(rule *Rule, envelope []byte, subject ocispec.Descriptor) SignatureResult {
 	var r SignatureResult
 	env, err := VerifyIntegrity(envelope, subject)

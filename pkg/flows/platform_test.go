@@ -251,9 +251,12 @@ func TestPlatformVerifyRoundTrips(t *testing.T) {
 				}
 			}
 			// With the referrers API the three signatures are pushed side
-			// by side: as many levels as signing one manifest.
-			if l := reg.Levels(); kind == testregistry.GGCR && l > 3 {
-				t.Errorf("sign --recursive took %d round-trip levels, limit 3: %v", l, reg.Requests())
+			// by side: no more levels than signing one manifest with a new
+			// client (the index; the referrers API probe, which a busy
+			// machine may finish before the uploads start; the uploads; the
+			// manifest). One after the other they take 7.
+			if l := reg.Levels(); kind == testregistry.GGCR && l > 4 {
+				t.Errorf("sign --recursive took %d round-trip levels, limit 4: %v", l, reg.Requests())
 			}
 			rc, err := registry.NewClient(registry.Options{})
 			if err != nil {

@@ -24,7 +24,7 @@ func pullCommand() *cli.Command {
 		Flags: append(append([]cli.Flag{
 			&cli.StringFlag{Name: "to-oci-layout", Usage: "copy into the OCI image layout `DIR[:tag]` (created if missing); required"},
 			outputFlag(),
-		}, trustFlags()...), registryFlags()...),
+		}, append(trustFlags(), platformFlags()...)...), registryFlags()...),
 		Action: runPull,
 	}
 }
@@ -58,7 +58,10 @@ func runPull(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	loc := flows.Location{Ref: raw}
+	loc, err := withPlatform(c, flows.Location{Ref: raw})
+	if err != nil {
+		return err
+	}
 	if _, err := client.ParseLocation(loc); err != nil {
 		return err
 	}

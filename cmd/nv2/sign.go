@@ -32,7 +32,7 @@ func signCommand() *cli.Command {
 			&cli.BoolFlag{Name: "signature-only", Usage: "write the envelope to --signature-out and push nothing"},
 			&cli.StringFlag{Name: "signature-out", Usage: "write the signature envelope to `SIG` (JWS JSON) as well"},
 			outputFlag(),
-		}, registryFlags()...),
+		}, append(signPlatformFlags(), registryFlags()...)...),
 		Action: runSign,
 	}
 }
@@ -50,6 +50,10 @@ type signResult struct {
 	Envelope      *descriptor `json:"envelope,omitempty"`
 	SignatureFile string      `json:"signatureFile,omitempty"`
 	Algorithm     string      `json:"algorithm"`
+	// Platform is the platform of what was signed, as its index lists it;
+	// Children are the manifests of an index signed with --recursive.
+	Platform string       `json:"platform,omitempty"`
+	Children []signResult `json:"children,omitempty"`
 }
 
 // signOptions reads sign's flags into the flow's options.
@@ -98,6 +102,9 @@ func signOptions(c *cli.Context) (opts flows.SignOptions, err error) {
 	if opts.Annotations, err = parseAnnotations(c.StringSlice("annotation")); err != nil {
 		return opts, err
 	}
+	if err := signPlatformOptions(c, &opts); err != nil { // platform.go
+		return opts, err
+	}
 	if opts.Signer, err = flows.LoadSigner(key, cert); err != nil {
 		return opts, err
 	}
@@ -122,10 +129,14 @@ func runSign(c *cli.Context) error {
 	}
 	return withClient(c, func(ctx context.Context, client *flows.Client) error {
 		res, err := client.Sign(ctx, opts)
-		if err != nil {
+		if res == nil {
 			return err
 		}
-		return reportSign(c, asJSON, opts, res)
+		// --recursive reports what it signed even when some pushes failed.
+		if rerr := reportSign(c, asJSON, opts, res); rerr != nil {
+			return rerr
+		}
+		return err
 	})
 }
 
@@ -141,7 +152,8 @@ func reportSign(c *cli.Context, asJSON bool, opts flows.SignOptions, res *flows.
 		warnf(c, "cannot keep the signature until it is pushed (%v): if the push fails, signing again makes a second signature", res.JournalErr)
 	}
 	out := signResult{Reference: res.Reference, Subject: toDescriptor(res.Subject), Algorithm: string(res.Algorithm),
-		Signature: optDescriptor(res.Signature), Envelope: optDescriptor(res.Envelope)}
+		Signature: optDescriptor(res.Signature), Envelope: optDescriptor(res.Envelope),
+		Platform: flows.FormatPlatform(res.Platform), Children: toSignChildren(res.Children)}
 	if opts.Manifest != nil {
 		out.Reference = c.String("manifest")
 	}
@@ -160,6 +172,7 @@ func reportSign(c *cli.Context, asJSON bool, opts flows.SignOptions, res *flows.
 	if out.Signature != nil {
 		printf(w, "Signature %s (%s)\n", out.Signature.Digest, out.Algorithm)
 	}
+	printSignChildren(c, out) // platform.go
 	if out.SignatureFile != "" {
 		printf(w, "Envelope written to %s (%s)\n", out.SignatureFile, out.Algorithm)
 		if out.Signature == nil {

@@ -39,7 +39,7 @@ func verifyCommand() *cli.Command {
 			&cli.StringFlag{Name: "manifest", Usage: "the manifest `FILE` the --signature envelope must sign"},
 			&cli.StringFlag{Name: "media-type", Usage: "the media `TYPE` of the --manifest file, when it has no mediaType field"},
 			outputFlag(),
-		), registryFlags()...),
+		), append(platformFlags(), registryFlags()...)...),
 		Action: runVerify,
 	}
 }
@@ -68,7 +68,10 @@ func runVerify(c *cli.Context) error {
 	}
 	var locs []flows.Location
 	for _, raw := range c.Args().Slice() {
-		loc := flows.Location{Ref: raw, Layout: c.Bool("oci-layout")}
+		loc, err := withPlatform(c, flows.Location{Ref: raw, Layout: c.Bool("oci-layout")})
+		if err != nil {
+			return err
+		}
 		// A malformed reference is reported before any file is read.
 		if _, err := client.ParseLocation(loc); err != nil {
 			return err

@@ -26,7 +26,10 @@ type verifyResult struct {
 	Tried     int                 `json:"signaturesTried"`
 	Rejected  []rejectedSignature `json:"rejected,omitempty"`
 	Error     string              `json:"error,omitempty"`
-	code      int
+	// Platform: with --platform, which manifest verified and whose
+	// signature vouched for it.
+	Platform *platformReport `json:"platform,omitempty"`
+	code     int
 	// revocation: a signature was rejected only by the revocation check.
 	revocation bool
 }
@@ -50,7 +53,7 @@ type rejectedSignature struct {
 
 // toVerifyResult renders one verdict.
 func toVerifyResult(prog string, r flows.VerifyResult) verifyResult {
-	out := verifyResult{Reference: r.Reference, Verified: r.Verified, Status: trust.Failed, code: exitCode(r.Err)}
+	out := verifyResult{Reference: r.Reference, Verified: r.Verified, Status: trust.Failed, code: exitCode(r.Err), Platform: toPlatformReport(r.Platform)}
 	if r.Err != nil {
 		out.Error = advise(prog, r.Err).Error()
 	}
@@ -108,6 +111,7 @@ func (r *verifyResult) printText(c *cli.Context) {
 		}
 		printf(w, "  signature:    %s (%s)\n", s.Digest, s.Algorithm)
 		printf(w, "  trust policy: %s (%s)\n", r.Policy, r.Level)
+		r.printPlatform(c) // platform.go
 		for _, k := range sortedKeys(s.Annotations) {
 			printf(w, "  metadata:     %s=%s\n", k, s.Annotations[k])
 		}
@@ -122,6 +126,7 @@ func (r *verifyResult) printText(c *cli.Context) {
 		printf(w, "Skipped %s: trust policy %q has level skip, so nothing was verified\n", r.Verified, r.Policy)
 	default:
 		printf(ew, "nv2: %s: %s\n", r.Reference, r.Error)
+		r.printPlatform(c)
 		for _, rej := range r.Rejected {
 			printf(ew, "  %s: %s\n", rej.Digest, rej.Reason)
 		}

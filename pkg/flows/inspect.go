@@ -17,6 +17,9 @@ type InspectResult struct {
 	Reference  string
 	Subject    ocispec.Descriptor
 	Signatures []InspectedSignature
+	// Manifests, of an image index, are the manifests it lists (Subject
+	// with its Platform), each with its signatures.
+	Manifests []*InspectResult
 }
 
 // InspectedSignature is one signature as Inspect read it.
@@ -31,12 +34,27 @@ type InspectedSignature struct {
 }
 
 // Inspect reads every signature of an artifact and checks each envelope's
-// integrity. It makes no trust decision: that is Verify's.
+// integrity; of an image index, those of every manifest it lists too. It
+// makes no trust decision: that is Verify's.
 func (c *Client) Inspect(ctx context.Context, artifact Location) (*InspectResult, error) {
 	t, subject, err := c.Resolve(ctx, artifact)
 	if err != nil {
 		return nil, err
 	}
+	found, parents, err := overIndex(ctx, t, subject, func(ctx context.Context, d ocispec.Descriptor) (*InspectResult, error) {
+		return inspectOne(ctx, t, d)
+	})
+	if err != nil {
+		return nil, err
+	}
+	for i := 1; i < len(found); i++ {
+		found[parents[i]].Manifests = append(found[parents[i]].Manifests, found[i])
+	}
+	return found[0], nil
+}
+
+// inspectOne reads the signatures of subject in t.
+func inspectOne(ctx context.Context, t *Target, subject ocispec.Descriptor) (*InspectResult, error) {
 	refs, err := t.Referrers(ctx, subject, spec.ArtifactTypeSignature)
 	if err != nil {
 		return nil, err
@@ -52,4 +70,13 @@ func (c *Client) Inspect(ctx context.Context, artifact Location) (*InspectResult
 		res.Signatures = append(res.Signatures, s)
 	}
 	return res, nil
+}
+
+// all is r and every result in its Manifests, depth first.
+func (r *InspectResult) all() []*InspectResult {
+	out := []*InspectResult{r}
+	for _, m := range r.Manifests {
+		out = append(out, m.all()...)
+	}
+	return out
 }

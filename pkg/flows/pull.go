@@ -32,8 +32,9 @@ type PullResult struct {
 	Copied *ocispec.Descriptor
 }
 
-// Pull verifies opts.Artifact and, only when it verifies, copies exactly the
-// digest that verified (the tag is not resolved again) with its referrers
+// Pull verifies opts.Artifact (with its Platform, the manifest the index
+// lists for it) and, only when it verifies, copies exactly the digest that
+// verified (the tag is not resolved again) with its referrers
 // into the OCI image layout. The error is VerifyResult.Err when
 // verification failed; on any error the layout is left exactly as it was
 // (and not created).
@@ -56,12 +57,11 @@ func (c *Client) Pull(ctx context.Context, opts PullOptions) (*PullResult, error
 	if tag == "" {
 		tag = src.Ref.Tag
 	}
-	res := &PullResult{VerifyResult: VerifyResult{Reference: opts.Artifact.Ref}}
-	res.verdict(opts.Verifier.Verify(ctx, src, src.Scope(), src.Ref.Reference()), src.Pinned)
+	res := &PullResult{VerifyResult: c.verifyOne(ctx, opts.Verifier, opts.Artifact)}
 	if res.Err != nil {
 		return res, res.Err
 	}
-	desc, err := registry.CopyToLayout(ctx, src.Storage, res.Subject.Digest, opts.Layout, tag)
+	desc, err := registry.CopyToLayout(ctx, src.Storage, res.VerifiedDigest(), opts.Layout, tag)
 	if err != nil {
 		res.Err = fmt.Errorf("%s verified, but copying it failed: %w", res.Verified, err)
 		return res, res.Err

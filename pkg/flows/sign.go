@@ -40,6 +40,15 @@ type SignOptions struct {
 	JournalDir string
 	// Now is the signing time; time.Now when nil.
 	Now func() time.Time
+
+	// Multi-platform images (see sign_recursive.go). Recursive signs an
+	// image index and every manifest it lists, nested indexes too; Platform
+	// signs only the index's manifest for that platform (see ParsePlatform).
+	Recursive bool
+	Platform  *ocispec.Platform
+	// resolved, when set, is the subject already resolved: Sign resolves
+	// nothing.
+	resolved *resolvedSubject
 }
 
 // SignResult is what Sign did.
@@ -62,14 +71,26 @@ type SignResult struct {
 	// JournalErr is set when the envelope could not be journaled: a failed
 	// push then cannot be resumed.
 	JournalErr error
+
+	// Multi-platform images (see sign_recursive.go). Platform is the
+	// platform of what was signed, as the index lists it; Index is
+	// repo@digest of the index that lists it. Children are the results of
+	// a Recursive sign for every manifest the index lists, in index order.
+	Platform *ocispec.Platform
+	Index    string
+	Children []*SignResult
 }
 
 // Sign signs the artifact opts name and stores the signature: as a referrer
 // in its registry or OCI layout, in SignatureOut, or both. On error nothing
-// was pushed unless the error is a *PushError.
+// was pushed unless the error is a *PushError. With Recursive or Platform,
+// see signIndex: a Recursive sign can return a result with an error.
 func (c *Client) Sign(ctx context.Context, opts SignOptions) (*SignResult, error) {
 	if opts.Signer == nil {
 		return nil, usagef("no signing key and certificate given")
+	}
+	if opts.Recursive || opts.Platform != nil {
+		return c.signIndex(ctx, opts) // multi-platform: sign_recursive.go
 	}
 	if (opts.Manifest == nil) == (opts.Artifact.Ref == "") {
 		return nil, usagef("sign either an artifact reference or a manifest")
@@ -94,7 +115,7 @@ func (c *Client) Sign(ctx context.Context, opts SignOptions) (*SignResult, error
 		req.Target = *opts.Manifest
 	} else {
 		var err error
-		if t, req.Target, err = c.Resolve(ctx, opts.Artifact); err != nil {
+		if t, req.Target, err = c.resolveSubject(ctx, opts); err != nil { // sign_recursive.go
 			return nil, err
 		}
 		if t.Ref.Digest == "" {

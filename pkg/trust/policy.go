@@ -21,6 +21,9 @@ const (
 const (
 	StoreCA               = "ca"
 	StoreSigningAuthority = "signingAuthority"
+	// StoreTSA holds the root certificates of trusted Time Stamping
+	// Authorities, for the timestamps of signatures.
+	StoreTSA = "tsa"
 )
 
 // PolicyVersion is the only trust policy document version nv2 reads.
@@ -48,10 +51,13 @@ type Policy struct {
 	TrustedIdentities     []string              `json:"trustedIdentities,omitempty"`
 }
 
-// SignatureVerification names the level and any per-check overrides.
+// SignatureVerification names the level, any per-check overrides, and
+// when a trusted timestamp is checked (VerifyTimestampAlways, the default,
+// or VerifyTimestampAfterCertExpiry; it matters only with a tsa trust store).
 type SignatureVerification struct {
-	Level    string            `json:"level"`
-	Override map[string]string `json:"override,omitempty"`
+	Level           string            `json:"level"`
+	Override        map[string]string `json:"override,omitempty"`
+	VerifyTimestamp string            `json:"verifyTimestamp,omitempty"`
 }
 
 // PolicyError is a trust policy that cannot be used, with the line of the
@@ -137,6 +143,11 @@ func ParsePolicy(data []byte) (*PolicyDocument, error) {
 		default:
 			return nil, fail("signatureVerification level %q is not one of strict, permissive, audit, skip", p.SignatureVerification.Level)
 		}
+		switch p.SignatureVerification.VerifyTimestamp {
+		case "", VerifyTimestampAlways, VerifyTimestampAfterCertExpiry:
+		default:
+			return nil, fail("verifyTimestamp %q is not %q or %q", p.SignatureVerification.VerifyTimestamp, VerifyTimestampAlways, VerifyTimestampAfterCertExpiry)
+		}
 		for check, action := range p.SignatureVerification.Override {
 			if _, ok := checkNames[check]; !ok {
 				return nil, fail("override of unknown check %q (known: integrity, authenticity, authenticTimestamp, expiry, revocation)", check)
@@ -150,8 +161,8 @@ func ParsePolicy(data []byte) (*PolicyDocument, error) {
 		}
 		for _, ts := range p.TrustStores {
 			typ, name, ok := strings.Cut(ts, ":")
-			if !ok || (typ != StoreCA && typ != StoreSigningAuthority) || !validStoreName(name) {
-				return nil, fail("trust store %q must be \"ca:NAME\" or \"signingAuthority:NAME\"", ts)
+			if !ok || !validStoreType(typ) || !validStoreName(name) {
+				return nil, fail("trust store %q must be \"ca:NAME\", \"signingAuthority:NAME\" or \"tsa:NAME\"", ts)
 			}
 		}
 		for _, id := range p.TrustedIdentities {
@@ -196,6 +207,10 @@ func (d *PolicyDocument) PolicyFor(repository string) (*Policy, error) {
 func validScope(s string) bool {
 	host, path, ok := strings.Cut(s, "/")
 	return ok && host != "" && path != "" && !strings.ContainsAny(s, "@ ") && !strings.Contains(path, ":") && !strings.HasSuffix(s, "/")
+}
+
+func validStoreType(t string) bool {
+	return t == StoreCA || t == StoreSigningAuthority || t == StoreTSA
 }
 
 func validStoreName(n string) bool {

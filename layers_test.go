@@ -33,7 +33,7 @@ var allowed = map[string][]string{
 	"pkg/registry/internal/distribution": {"pkg/spec"},
 	"pkg/flows":                          {"pkg/trust", "pkg/registry", "pkg/signature", "pkg/timestamp", "pkg/crypto", "pkg/spec"},
 	// The docker plugin's protocol, settings and engine, over the flows.
-	"internal/dockerplugin": {"pkg/flows", "pkg/trust", "pkg/timestamp", "pkg/registry", "pkg/crypto", "pkg/spec"},
+	"internal/dockerplugin": {"pkg/flows", "pkg/trust", "pkg/registry", "pkg/crypto", "pkg/spec"},
 	// The CLI: flags, rendering and advice, over the flows and the plugin.
 	"cmd/nv2": {"pkg/flows", "internal/dockerplugin", "pkg/trust", "pkg/timestamp", "pkg/registry", "pkg/signature", "pkg/crypto", "pkg/spec"},
 }

@@ -1,13 +1,9 @@
 package flows_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/x509"
 	"encoding/json"
-	"fmt"
-	"io"
-	"net/http"
 	"testing"
 	"time"
 
@@ -18,7 +14,6 @@ import (
 	"github.com/notaryproject/notation-go/verifier"
 	"github.com/notaryproject/notation-go/verifier/trustpolicy"
 	"github.com/notaryproject/notation-go/verifier/truststore"
-	"github.com/notaryproject/tspclient-go"
 	"oras.land/oras-go/v2/registry/remote"
 
 	"github.com/nv2-signing/nv2/internal/testregistry"
@@ -30,39 +25,6 @@ import (
 	"github.com/nv2-signing/nv2/pkg/timestamp"
 	"github.com/nv2-signing/nv2/pkg/trust"
 )
-
-// tsa201 is a tspclient.Timestamper for the TSA at url that accepts its
-// 201 Created, which tspclient-go's own HTTP timestamper refuses.
-type tsa201 string
-
-func (u tsa201) Timestamp(ctx context.Context, req *tspclient.Request) (*tspclient.Response, error) {
-	der, err := req.MarshalBinary()
-	if err != nil {
-		return nil, err
-	}
-	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, string(u), bytes.NewReader(der))
-	if err != nil {
-		return nil, err
-	}
-	hreq.Header.Set("Content-Type", timestamp.MediaTypeQuery)
-	resp, err := http.DefaultClient.Do(hreq)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, timestamp.MaxResponseSize))
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusCreated {
-		return nil, fmt.Errorf("TSA answered %s", resp.Status)
-	}
-	var out tspclient.Response
-	if err := out.UnmarshalBinary(body); err != nil {
-		return nil, err
-	}
-	return &out, nil
-}
 
 // One trust policy document both tools read: the signer's root in ca:signer,
 // the TSA's root in tsa:tsa, timestamps always verified.
@@ -137,7 +99,7 @@ func TestInteropTimestampedSignatures(t *testing.T) {
 				pool.AddCert(tsa.Root())
 				_, err = notation.Sign(ctx, nSigner, repo("by-notation"), notation.SignOptions{
 					ArtifactReference: img.Digest.String(),
-					SignerSignOptions: notation.SignerSignOptions{SignatureMediaType: spec.MediaTypeEnvelope, Timestamper: tsa201(tsa.URL), TSARootCAs: pool},
+					SignerSignOptions: notation.SignerSignOptions{SignatureMediaType: spec.MediaTypeEnvelope, Timestamper: tsa.Timestamper(), TSARootCAs: pool},
 				})
 				if err != nil {
 					t.Fatalf("notation-go Sign: %v", err)

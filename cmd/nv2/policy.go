@@ -91,6 +91,9 @@ func runPolicyShow(c *cli.Context) error {
 		for k, v := range p.SignatureVerification.Override {
 			printf(w, "    override:   %s=%s\n", k, v)
 		}
+		if vt := p.SignatureVerification.VerifyTimestamp; vt != "" {
+			printf(w, "    timestamps: verifyTimestamp %s\n", vt)
+		}
 		if len(p.TrustStores) > 0 {
 			printf(w, "    stores:     %v\n", p.TrustStores)
 			printf(w, "    identities: %v\n", p.TrustedIdentities)

@@ -69,8 +69,15 @@ func TestSignWithTimestampShowsIt(t *testing.T) {
 			if err := os.WriteFile(policy, []byte(doc), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			if v := c.must(0, "verify", "--policy", policy, "app:v1"); !strings.Contains(v.stdout, tsaName) {
+			c.must(0, "policy", "import", policy)
+			if s := c.must(0, "policy", "show").stdout; !strings.Contains(s, "verifyTimestamp always") || !strings.Contains(s, "tsa:tsa") {
+				t.Fatalf("policy show:\n%s", s)
+			}
+			if v := c.must(0, "verify", "app:v1"); !strings.Contains(v.stdout, tsaName) {
 				t.Fatalf("policy with a tsa store:\n%s", v.stdout)
+			}
+			if l := c.must(0, "cert", "list").stdout; !strings.Contains(l, "tsa") {
+				t.Fatalf("cert list does not show the tsa store:\n%s", l)
 			}
 
 			// TSA down: sign fails, says which step, and nothing is pushed.

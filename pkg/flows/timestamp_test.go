@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -175,5 +176,45 @@ func TestSignTimestampFailuresPushNothing(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A signature whose push failed is pushed again by the same Sign, but not
+// by a Sign that asks for a timestamp the pending envelope lacks.
+func TestResumeKeepsTheTimestampAsked(t *testing.T) {
+	tsa := testtsa.New(t)
+	var failing atomic.Bool
+	reg := testregistry.Start(t, testregistry.GGCR, testregistry.Options{Wrap: func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if failing.Load() && r.Method == http.MethodPut && strings.Contains(r.URL.Path, "/manifests/") {
+				http.Error(w, "refused", http.StatusBadRequest)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}})
+	ctx := context.Background()
+	client := newFlowsClient(t)
+	signer, creds := testsign.Signer(t, nvcrypto.GenerateOptions{CommonName: "signer"})
+	testregistry.PushImage(t, reg, "app", "v1", "resume")
+	opts := flows.SignOptions{Signer: signer, Artifact: flows.Location{Ref: reg.Host + "/app:v1"}, JournalDir: t.TempDir()}
+
+	failing.Store(true)
+	var pushErr *flows.PushError
+	if _, err := client.Sign(ctx, opts); !errors.As(err, &pushErr) || !pushErr.Resumable {
+		t.Fatalf("the failed push should be resumable: %v", err)
+	}
+	failing.Store(false)
+	opts.Timestamp = &timestamp.Client{URL: tsa.URL, Roots: []*x509.Certificate{tsa.Root()}}
+	res, err := client.Sign(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Resumed.IsZero() {
+		t.Fatal("pushed the pending envelope without a timestamp although a timestamp was asked for")
+	}
+	v := trust.NewCertVerifier(creds.Chain[len(creds.Chain)-1:], tsa.Root())
+	if r := client.Verify(ctx, v, flows.Location{Ref: reg.Host + "/app:v1"})[0]; r.Err != nil || r.Signature.Timestamp == nil {
+		t.Fatalf("the pushed signature has no trusted timestamp: %v", r.Err)
 	}
 }

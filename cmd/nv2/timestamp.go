@@ -100,11 +100,11 @@ func (r *timestampReport) text() string {
 func timestampAdvice(err error) string {
 	switch {
 	case errors.Is(err, timestamp.ErrUnreachable):
-		return "check --timestamp-url and that the TSA is running; nothing was pushed"
+		return "check --timestamp-url and that the TSA is running; nothing was pushed or written"
 	case errors.Is(err, timestamp.ErrHTTPStatus):
-		return "check that --timestamp-url is the TSA's RFC 3161 endpoint; nothing was pushed"
+		return "check that --timestamp-url is the TSA's RFC 3161 endpoint; nothing was pushed or written"
 	case errors.Is(err, timestamp.ErrUntrusted):
-		return "check that --timestamp-root-cert is the root of the TSA's chain; nothing was pushed"
+		return "check that --timestamp-root-cert is the root of the TSA's chain; nothing was pushed or written"
 	}
-	return "nothing was pushed"
+	return "nothing was pushed or written"
 }

@@ -42,7 +42,7 @@ func dockerPullCommand() *cli.Command {
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "platform", Usage: "pull this platform's image (docker pull --platform)"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no docker pull progress (docker pull --quiet)"},
-		}, registryFlags()...),
+		}, append(revocationFlags(), registryFlags()...)...),
 		Action: runDockerPull,
 	}
 }

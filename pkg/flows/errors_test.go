@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/x509"
 	"errors"
+	"github.com/opencontainers/go-digest"
 	"testing"
 
 	"github.com/nv2-signing/nv2/internal/testregistry"
@@ -53,6 +54,9 @@ func TestTypedErrors(t *testing.T) {
 				{"untrusted signer", untrusted, signed, flows.ErrNotVerified},
 				{"unsigned", trusted, flows.Location{Ref: reg.Host + "/unsigned:v1"}, flows.ErrNoSignature},
 				{"missing tag", trusted, flows.Location{Ref: reg.Host + "/unsigned:missing"}, flows.ErrNotFound},
+				// Not found is not unsigned: the artifact's descriptor is read
+				// beside the referrers listing.
+				{"missing digest", trusted, flows.Location{Ref: reg.Host + "/unsigned@" + digest.FromString("nothing").String()}, flows.ErrNotFound},
 			}
 			for _, tc := range cases {
 				r := client.Verify(ctx, tc.v, tc.loc)[0]

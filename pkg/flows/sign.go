@@ -136,6 +136,18 @@ func (c *Client) Sign(ctx context.Context, opts SignOptions) (*SignResult, error
 	return res, nil
 }
 
+// timestamperOf is c's Timestamp as a signer's hook, its errors wrapped in
+// a *TimestampError.
+func timestamperOf(c *timestamp.Client) signature.Timestamper {
+	return func(ctx context.Context, message []byte, hash crypto.Hash) ([]byte, error) {
+		token, err := c.Timestamp(ctx, message, hash)
+		if err != nil {
+			return nil, &TimestampError{URL: c.URL, Err: err}
+		}
+		return token, nil
+	}
+}
+
 // envelope returns the envelope to store and its signing time: a journaled
 // one whose push did not complete, when it may be resumed, else a new one.
 func (c *Client) envelope(ctx context.Context, opts SignOptions, req signature.SignRequest, t *Target, push bool, res *SignResult) ([]byte, time.Time, *pendingSignature, error) {
@@ -143,13 +155,7 @@ func (c *Client) envelope(ctx context.Context, opts SignOptions, req signature.S
 	tsa := ""
 	if opts.Timestamp != nil {
 		tsa = opts.Timestamp.URL
-		req.Timestamper = func(ctx context.Context, message []byte, hash crypto.Hash) ([]byte, error) {
-			token, err := opts.Timestamp.Timestamp(ctx, message, hash)
-			if err != nil {
-				return nil, &TimestampError{URL: tsa, Err: err}
-			}
-			return token, nil
-		}
+		req.Timestamper = timestamperOf(opts.Timestamp)
 	}
 	if push && !t.Ref.IsLayout() {
 		journal = pendingFor(opts.JournalDir, t.String(), req.Target, opts.Signer.Chain(), opts.Annotations, opts.Expiry, opts.SigningAgent, tsa)

@@ -27,7 +27,7 @@ const (
 var ErrNoTimestamp = errors.New("the signature has no timestamp, and the trust policy requires a trusted timestamp")
 
 // timely is the authenticTimestamp check of the notary.x509 signing scheme.
-// The signing time must lie within the signing certificate's validity.
+// The signing time must lie within every certificate's validity.
 // Then, when the rule trusts no TSA (or verifyTimestamp is afterCertExpiry
 // and no certificate of the chain has expired at now), every certificate
 // must be valid now: the signing time is only the signer's claim. Otherwise
@@ -36,10 +36,17 @@ var ErrNoTimestamp = errors.New("the signature has no timestamp, and the trust p
 // certificate's validity; the chain may then have expired since. It returns
 // the verified timestamp, or nil when none was checked.
 func timely(rule *Rule, env *signature.Envelope, now time.Time) (*timestamp.Timestamp, error) {
-	leaf := env.Chain[0]
-	if env.SigningTime.Before(leaf.NotBefore) || env.SigningTime.After(leaf.NotAfter) {
-		return nil, fmt.Errorf("signed at %s, outside the certificate's validity (%s to %s)",
-			env.SigningTime.Format(time.RFC3339), leaf.NotBefore.Format(time.RFC3339), leaf.NotAfter.Format(time.RFC3339))
+	// "The certificates in the certificate chain MUST be valid at signing
+	// time" (signature specification, Certificate Requirements).
+	for i, c := range env.Chain {
+		if env.SigningTime.Before(c.NotBefore) || env.SigningTime.After(c.NotAfter) {
+			whose := "the certificate's validity"
+			if i > 0 {
+				whose = fmt.Sprintf("the validity of certificate %q", c.Subject.String())
+			}
+			return nil, fmt.Errorf("signed at %s, outside %s (%s to %s)",
+				env.SigningTime.Format(time.RFC3339), whose, c.NotBefore.Format(time.RFC3339), c.NotAfter.Format(time.RFC3339))
+		}
 	}
 	if !rule.stampRequired(env.Chain, now) {
 		return nil, validAt(env.Chain, now)

@@ -131,3 +131,24 @@ func TestDockerPushTimestamps(t *testing.T) {
 		t.Fatalf("docker nv2 push did not timestamp:\n%s", v.stdout)
 	}
 }
+
+func TestBlobSignWithTimestamp(t *testing.T) {
+	tsa := testtsa.New(t)
+	c := newCLI(t)
+	key, cert := c.keys("blob-signer")
+	root := testsign.WritePEM(t, c.dir, "tsa-root.crt", tsa.Root())
+	file := filepath.Join(c.dir, "release.tar.gz")
+	if err := os.WriteFile(file, []byte("a release"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c.must(0, "blob", "sign", "--key", key, "--cert", cert, "--timestamp-url", tsa.URL, "--timestamp-root-cert", root, file)
+	v := c.must(0, "blob", "verify", "--cert", cert, "--tsa-cert", root, "--signature", file+".jws.sig", file)
+	if !strings.Contains(v.stdout, "timestamp:") || !strings.Contains(v.stdout, tsa.Leaf().Subject.String()) {
+		t.Fatalf("blob verify should show the trusted timestamp:\n%s", v.stdout)
+	}
+	// Signed without a timestamp, the same trust fails: the TSA is trusted, so one is required.
+	c.must(0, "blob", "sign", "--force", "--key", key, "--cert", cert, file)
+	if r := c.must(exitNotVerified, "blob", "verify", "--cert", cert, "--tsa-cert", root, "--signature", file+".jws.sig", file); !strings.Contains(r.stderr, "no timestamp") {
+		t.Fatalf("blob verify of an untimestamped signature with --tsa-cert:\n%s", r.stderr)
+	}
+}

@@ -15,6 +15,7 @@ export NV2_REGISTRY_STATE=$work/registry
 export NV2_REGISTRY_PORT=${NV2_REGISTRY_PORT:-5000}
 
 cleanup() {
+  if [ -f "$work/tsa.pid" ]; then kill "$(cat "$work/tsa.pid")" 2>/dev/null || true; fi
   scripts/registry.sh stop || true
   rm -rf "$work"
 }
@@ -77,6 +78,20 @@ cat >"$work/policy.json" <<JSON
 JSON
 run "$nv2" policy import "$work/policy.json"
 run "$nv2" verify net-monitor:v1
+
+chapter "Sign with a trusted timestamp (RFC 3161): the signature outlives its certificate"
+# A Time Stamping Authority on loopback: sigstore's timestamp-authority server
+# code, run by a small test-support command (it listens on 127.0.0.1 only).
+GOFLAGS=-buildvcs=false go build -o "$work/nv2tsa" ./internal/cmd/nv2tsa
+"$work/nv2tsa" -url-file "$work/tsa.url" -root "$work/tsa-root.crt" &
+echo $! >"$work/tsa.pid"
+for _ in $(seq 1 100); do [ -s "$work/tsa.url" ] && break; sleep 0.1; done
+tsa=$(cat "$work/tsa.url")
+run "$nv2" sign --key "$work/keys/wabbit-networks.io.key" --cert "$work/keys/wabbit-networks.io.crt" \
+  --timestamp-url "$tsa" --timestamp-root-cert "$work/tsa-root.crt" net-monitor:v1
+run "$nv2" inspect net-monitor:v1
+run "$nv2" verify --cert "$work/keys/wabbit-networks.io.crt" --tsa-cert "$work/tsa-root.crt" net-monitor:v1
+kill "$(cat "$work/tsa.pid")" && rm -f "$work/tsa.pid"
 
 chapter "A certificate that did not sign it is not trusted: exit 4"
 run "$nv2" cert generate --name someone-else.example --out "$work/keys"

@@ -67,6 +67,9 @@ func runDockerPush(c *cli.Context) error {
 	ctx, cancel := commandContext(c)
 	defer cancel()
 	sign := flows.SignOptions{Signer: signer, SigningAgent: "nv2/" + version, JournalDir: flows.DefaultJournalDir()}
+	if sign.Timestamp, err = timestampClient(c, cfg); err != nil {
+		return fmt.Errorf("nothing was pushed: the configured timestamp settings: %w; fix them with 'docker nv2 config set --timestamp-url URL --timestamp-root-cert FILE'", err)
+	}
 	opts := dockerplugin.PushOptions{Name: raw, AllTags: c.Bool("all-tags"), Platform: c.String("platform"), Sign: sign, Output: c.App.Writer}
 	results, err := dockerplugin.Push(ctx, p.docker, client, opts)
 	for _, res := range results {

@@ -86,6 +86,10 @@ func runPlugin(p *pluginContext, args []string) error {
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") && app.Command(args[0]) == nil {
 		return passThrough(p, args)
 	}
+	if len(args) > 0 && args[0] == "run" {
+		// docker run's options are docker's: none is moved or parsed.
+		return app.Run(append([]string{app.Name}, args...))
+	}
 	args, err := commandLine(app, append([]string{app.Name}, args...))
 	if err != nil {
 		return err
@@ -100,10 +104,11 @@ func newPluginApp(p *pluginContext) *cli.App {
 	app.Name = "docker " + dockerplugin.Name
 	app.HelpName = app.Name
 	app.Metadata = map[string]any{pluginKey: p}
-	app.Usage = "sign images on push, verify them on pull, and every nv2 command"
-	app.Description = "The nv2 docker CLI plugin. 'docker nv2 push' pushes an image with docker and\n" +
-		"signs the digest docker pushed; 'docker nv2 pull' verifies an image and then\n" +
-		"pulls exactly the verified digest. Their settings (docker nv2 config) live in\n" +
+	app.Usage = "sign images before push, verify them on pull and run, and every nv2 command"
+	app.Description = "The nv2 docker CLI plugin. 'docker nv2 sign NAME:TAG' signs a local image,\n" +
+		"offline, as it will be in the registry; 'docker nv2 push' pushes that image\n" +
+		"with its signatures; 'docker nv2 pull' and 'docker nv2 run' verify an image and\n" +
+		"then pull or run exactly the verified digest. Their settings (docker nv2 config) live in\n" +
 		"nv2.json in the docker config folder. Registry credentials come from the\n" +
 		"docker config, so 'docker login' is all the setup auth needs.\n\n" +
 		"The other commands are nv2's (see 'nv2 --help'); sign and verify default to\n" +
@@ -111,7 +116,7 @@ func newPluginApp(p *pluginContext) *cli.App {
 		"is passed to docker: 'docker nv2 images' runs 'docker images'."
 	// push and pull are docker's here: nv2's own pull (to an OCI layout) gives
 	// way to the one that pulls into docker.
-	ours := []*cli.Command{dockerPushCommand(), dockerPullCommand(), dockerConfigCommand()}
+	ours := []*cli.Command{dockerPushCommand(), dockerPullCommand(), dockerRunCommand(), dockerConfigCommand()}
 	app.Commands = slices.DeleteFunc(app.Commands, func(c *cli.Command) bool {
 		return slices.ContainsFunc(ours, func(o *cli.Command) bool { return c.HasName(o.Name) })
 	})

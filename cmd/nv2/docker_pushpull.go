@@ -13,16 +13,22 @@ import (
 func dockerPushCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "push",
-		Usage:     "docker push an image, then sign the digest docker pushed",
+		Usage:     "push a local image with its signatures (or docker push, then sign)",
 		ArgsUsage: "NAME[:TAG]",
-		Description: "Runs 'docker push NAME[:TAG]', reads the digest docker reports\n" +
-			"(\"TAG: digest: sha256:... size: N\") and signs exactly that digest with the\n" +
-			"configured key and certificate ('docker nv2 config set --key F --cert F').\n" +
-			"The key is checked before anything is pushed. Needs 'docker nv2 config enable'.\n\n" +
+		Description: "Pushes the local image NAME[:TAG] and its signatures: the image as\n" +
+			"'docker nv2 sign' signed it offline, so the digest stored is the digest signed,\n" +
+			"and 'docker pull NAME:TAG' gets it. An image with no signature yet is signed\n" +
+			"first with the configured key and certificate ('docker nv2 config set --key F\n" +
+			"--cert F'); without either, nothing is pushed.\n\n" +
+			"--docker-push runs 'docker push NAME[:TAG]' instead and signs exactly the digest\n" +
+			"docker reports (\"TAG: digest: sha256:... size: N\"), for images whose registry\n" +
+			"form docker decides. Needs 'docker nv2 config enable'.\n\n" +
+			"   docker nv2 sign registry.example/net-monitor:v1\n" +
 			"   docker nv2 push registry.example/net-monitor:v1",
 		Flags: append([]cli.Flag{
-			&cli.BoolFlag{Name: "all-tags", Aliases: []string{"a"}, Usage: "push every tag of NAME and sign each pushed digest (docker push --all-tags)"},
-			&cli.StringFlag{Name: "platform", Usage: "push only this platform's manifest (docker push --platform)"},
+			&cli.BoolFlag{Name: "docker-push", Usage: "run docker push, then sign the digest docker pushed"},
+			&cli.BoolFlag{Name: "all-tags", Aliases: []string{"a"}, Usage: "with --docker-push: push every tag of NAME and sign each pushed digest"},
+			&cli.StringFlag{Name: "platform", Usage: "with --docker-push: push only this platform's manifest"},
 		}, registryFlags()...),
 		Action: runDockerPush,
 	}
@@ -59,6 +65,12 @@ func runDockerPush(c *cli.Context) error {
 	}
 	if err := checkEnabled(cfg, "push", "docker push"); err != nil {
 		return err
+	}
+	if !c.Bool("docker-push") {
+		if c.Bool("all-tags") || c.IsSet("platform") {
+			return usageErrorf("--all-tags and --platform go with --docker-push")
+		}
+		return pushLocal(c, p, cfg, raw)
 	}
 	if err := cfg.CheckSigner(); err != nil {
 		return signerAdvice(err)

@@ -69,6 +69,8 @@ func pushLocal(c *cli.Context, p *pluginContext, cfg *dockerplugin.Config, raw s
 			return fmt.Errorf("nothing was pushed: %s has no signature: run 'docker nv2 sign %s' (or %v)", raw, raw, signerAdvice(dockerplugin.ErrNoSigner))
 		case dockerplugin.IsNotLocal(err):
 			return fmt.Errorf("nothing was pushed: %w; build or tag it first, or 'docker nv2 push --docker-push %s' to sign what docker push pushes", err, raw)
+		case errors.As(err, new(*dockerplugin.NotLocalError)):
+			return fmt.Errorf("nothing was pushed: %w", err)
 		case err != nil:
 			return err
 		}

@@ -154,6 +154,11 @@ func convert(r io.Reader, w *blobWriter, opts Options) (*Image, error) {
 		if err != nil {
 			return nil, err
 		}
+		if isSparse(h) {
+			// A sparse file's size is not bytes in the stream: a few bytes
+			// could claim terabytes. docker save writes none.
+			return nil, invalidf("%s is a sparse file", name)
+		}
 		switch h.Typeflag {
 		case tar.TypeReg:
 			if name == "manifest.json" {
@@ -178,6 +183,19 @@ func convert(r io.Reader, w *blobWriter, opts Options) (*Image, error) {
 		return nil, invalidf("no manifest.json")
 	}
 	return build(manifestJSON, entries, w)
+}
+
+// isSparse reports whether h is a GNU sparse file, in either encoding.
+func isSparse(h *tar.Header) bool {
+	if h.Typeflag == tar.TypeGNUSparse {
+		return true
+	}
+	for k := range h.PAXRecords {
+		if strings.HasPrefix(k, "GNU.sparse.") {
+			return true
+		}
+	}
+	return false
 }
 
 // archiveManifest is one entry of the archive's manifest.json.

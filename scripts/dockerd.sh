@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# dockerd.sh start|stop|install: a docker engine for the docker tests and the
+# dockerd.sh start|stop|install|check: a docker engine for the docker tests and the
 # demo.
 #
 #   start    prints the DOCKER_HOST of a reachable engine on stdout: the one
@@ -14,6 +14,8 @@
 #   stop     stops the dockerd that `start` started (by its pid) and removes
 #            its state; an engine it did not start is left alone.
 #   install  installs docker.io when dockerd is missing (root, Debian).
+#   check    exits 0 when `start` would find or start an engine without
+#            installing anything; otherwise says so, and how to get one.
 set -euo pipefail
 
 cache=${NV2_CACHE:-$HOME/.cache/nv2}
@@ -81,9 +83,19 @@ stop() {
   rm -rf "$state"
 }
 
+check() {
+  if command -v docker >/dev/null && { reachable || { [ "$(id -u)" = 0 ] && command -v dockerd >/dev/null; }; }; then
+    return 0
+  fi
+  say "no docker engine is reachable or can be started here, so the docker engine tests skip;"
+  say "  to run them: as root, 'scripts/dockerd.sh install' (Debian's docker.io), or export the DOCKER_HOST that 'sudo scripts/dockerd.sh start' prints"
+  return 3
+}
+
 case "${1:-}" in
   start) start ;;
+  check) check ;;
   stop) stop ;;
   install) install ;;
-  *) echo "usage: $0 start|stop|install" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|install|check" >&2; exit 2 ;;
 esac

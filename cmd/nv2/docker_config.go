@@ -209,7 +209,7 @@ func setEnabled(c *cli.Context, on bool) error {
 		printf(c.App.Writer, "docker nv2 is disabled: push, pull and docker pass-through are off\n")
 		return nil
 	}
-	printf(c.App.Writer, "docker nv2 is enabled: push signs, pull verifies, other commands go to docker\n")
+	printf(c.App.Writer, "docker nv2 is enabled: push signs, pull and run verify, other commands go to docker\n")
 	if err := cfg.CheckSigner(); err != nil {
 		warnf(c, "%v", signerAdvice(err))
 	}

@@ -87,7 +87,7 @@ func printPluginConfig(c *cli.Context, cfg *dockerplugin.Config, path string) er
 	}
 	printf(w, "settings:     %s\n", path)
 	if cfg.Enabled {
-		printf(w, "enabled:      yes: push signs, pull verifies, other commands go to docker\n")
+		printf(w, "enabled:      yes: push signs, pull and run verify, other commands go to docker\n")
 	} else {
 		printf(w, "enabled:      no (docker nv2 config enable)\n")
 	}

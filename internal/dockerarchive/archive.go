@@ -12,14 +12,18 @@
 //
 // Both archive forms are read: the legacy one (manifest.json, ID.json,
 // ID/layer.tar, as engines before 25.0 write) and the OCI form of newer
-// engines (manifest.json beside an OCI layout). The archive is untrusted
+// engines (manifest.json beside an OCI layout). Layers exported gzipped (by
+// the containerd image store) are stored decompressed, so that their digest
+// is still the diff ID. The archive is untrusted
 // input: every file is read once, as a stream; JSON files are read within
 // limits, names are checked, and every digest is checked against the config.
 package dockerarchive
 
 import (
 	"archive/tar"
+	"bufio"
 	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -167,12 +171,11 @@ func convert(r io.Reader, w *blobWriter, opts Options) (*Image, error) {
 				}
 				continue
 			}
-			// Only what can be the config is written when layers are not.
-			d, err := w.write(tr, h.Size, opts.Layers || h.Size <= MaxConfig)
+			d, n, err := w.write(tr, h.Size, opts.Layers)
 			if err != nil {
 				return nil, err
 			}
-			entries[name] = entry{digest: d, size: h.Size}
+			entries[name] = entry{digest: d, size: n}
 		case tar.TypeSymlink:
 			entries[name] = entry{link: path.Join(path.Dir(name), h.Linkname)}
 		case tar.TypeLink:
@@ -232,7 +235,7 @@ func build(manifestJSON []byte, entries map[string]entry, w *blobWriter) (*Image
 		return nil, err
 	}
 	if cfg.size > MaxConfig || !w.has(cfg.digest) {
-		return nil, invalidf("the config %s is larger than %d bytes", m.Config, MaxConfig)
+		return nil, invalidf("the config %s is not an uncompressed file of at most %d bytes", m.Config, MaxConfig)
 	}
 	raw, err := w.read(cfg.digest, MaxConfig)
 	if err != nil {
@@ -351,40 +354,58 @@ func (w *blobWriter) path(d digest.Digest) string { return filepath.Join(w.dir, 
 
 func (w *blobWriter) has(d digest.Digest) bool { return w.have[d] }
 
-// write digests the size bytes of r and, when store is set, keeps them as a
-// blob.
-func (w *blobWriter) write(r io.Reader, size int64, store bool) (digest.Digest, error) {
+// write digests the size bytes of r and keeps them as a blob: every file
+// when layers is set, else only those that may be the config (uncompressed,
+// at most MaxConfig). A gzip-compressed file (as engines with the
+// containerd image store export layers) is decompressed first: a layer's
+// digest is its diff ID whatever the engine stores. It returns the digest
+// and the size of what it digested.
+func (w *blobWriter) write(r io.Reader, size int64, layers bool) (digest.Digest, int64, error) {
+	br := bufio.NewReader(io.LimitReader(r, size))
+	src := io.Reader(br)
+	store := layers || size <= MaxConfig
+	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return "", 0, invalidf("a gzip file: %v", err)
+		}
+		src, store = zr, layers
+	}
 	h := sha256.New()
 	var f *os.File
 	out := io.Writer(h)
 	if store {
 		var err error
 		if f, err = os.CreateTemp(w.dir, ".partial-*"); err != nil {
-			return "", err
+			return "", 0, err
 		}
 		defer os.Remove(f.Name()) // a no-op once renamed
 		defer f.Close()
 		out = io.MultiWriter(h, f)
 	}
-	if n, err := io.Copy(out, io.LimitReader(r, size)); err != nil || n != size {
-		return "", invalidf("reading a file of %d bytes: %v", size, err)
+	n, err := io.Copy(out, src)
+	if err != nil {
+		return "", 0, invalidf("reading a file of %d bytes: %v", size, err)
+	}
+	if src == br && n != size {
+		return "", 0, invalidf("a file of %d bytes ends after %d", size, n)
 	}
 	d := digest.NewDigestFromEncoded(digest.SHA256, hex.EncodeToString(h.Sum(nil)))
 	if !store || w.have[d] {
-		return d, nil
+		return d, n, nil
 	}
 	if _, err := os.Stat(w.path(d)); err == nil {
 		w.have[d] = true
-		return d, nil
+		return d, n, nil
 	}
 	if err := f.Close(); err != nil {
-		return "", err
+		return "", 0, err
 	}
 	if err := os.Rename(f.Name(), w.path(d)); err != nil {
-		return "", err
+		return "", 0, err
 	}
 	w.added[d], w.have[d] = true, true
-	return d, nil
+	return d, n, nil
 }
 
 // read returns a blob written or found, within limit.

@@ -3,6 +3,7 @@ package dockerarchive
 import (
 	"archive/tar"
 	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"errors"
 	"os"
@@ -116,6 +117,49 @@ func TestConvertIsDeterministic(t *testing.T) {
 	}
 }
 
+// Layers the engine exports gzipped (the containerd image store) convert
+// to the same image: stored decompressed, their digest is the diff ID.
+func TestConvertDecompressesLayers(t *testing.T) {
+	legacy, _ := image(t, false)
+	want, err := Convert(bytes.NewReader(legacy), t.TempDir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, layers := range []bool{false, true} {
+		got, err := Convert(bytes.NewReader(gzipImage(t)), t.TempDir(), Options{Layers: layers})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Descriptor.Digest != want.Descriptor.Digest {
+			t.Fatalf("gzipped layers (layers %v): manifest\n%s\nwant\n%s", layers, got.Manifest, want.Manifest)
+		}
+	}
+}
+
+// gzipImage is image's OCI form with its layers gzipped.
+func gzipImage(t testing.TB) []byte {
+	layers := []string{"layer one tar", "layer two tar"}
+	var diffIDs []digest.Digest
+	var files []file
+	var paths []string
+	for _, l := range layers {
+		diffIDs = append(diffIDs, digest.FromString(l))
+		var b bytes.Buffer
+		zw := gzip.NewWriter(&b)
+		zw.Write([]byte(l))
+		zw.Close()
+		p := "blobs/sha256/" + digest.FromBytes(b.Bytes()).Encoded()
+		paths = append(paths, p)
+		files = append(files, file{name: p, body: b.String()})
+	}
+	cfg, _ := json.Marshal(map[string]any{"architecture": "amd64", "os": "linux",
+		"rootfs": map[string]any{"type": "layers", "diff_ids": diffIDs}})
+	c := "blobs/sha256/" + digest.FromBytes(cfg).Encoded()
+	m, _ := json.Marshal([]map[string]any{{"Config": c, "Layers": paths}})
+	files = append(files, file{name: c, body: string(cfg)}, file{name: "manifest.json", body: string(m)})
+	return archive(t, files...)
+}
+
 func jsonInt(n int64) string { b, _ := json.Marshal(n); return string(b) }
 
 // Without Layers only the config and the manifest are stored; with Layers
@@ -207,6 +251,7 @@ func FuzzConvert(f *testing.F) {
 	oci, _ := image(f, true)
 	f.Add(legacy)
 	f.Add(oci)
+	f.Add(gzipImage(f))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		dir := t.TempDir()
 		img, err := Convert(bytes.NewReader(data), dir, Options{Layers: true})

@@ -175,6 +175,12 @@ func TestDockerEngineSignBeforePush(t *testing.T) {
 			if v.code != 0 || !strings.Contains(v.stdout, "Verified "+pinned) {
 				t.Fatalf("nv2 verify of the pushed tag: exit %d\n%s%s", v.code, v.stdout, v.stderr)
 			}
+			if err := notationVerify(t, pinned, cert); err != nil {
+				t.Fatalf("notation-go does not verify %s: %v", pinned, err)
+			}
+			if _, stranger := u.keys("stranger"); notationVerify(t, pinned, stranger) == nil {
+				t.Fatalf("notation-go verified %s with a stranger's certificate", pinned)
+			}
 
 			// A plain docker pull gets the digest signed offline, and the same image.
 			u.must(0, "rmi", name+":v1")

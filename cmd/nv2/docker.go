@@ -107,10 +107,10 @@ func newPluginApp(p *pluginContext) *cli.App {
 	app.Usage = "sign images before push, verify them on pull and run, and every nv2 command"
 	app.Description = "The nv2 docker CLI plugin. 'docker nv2 sign NAME:TAG' signs a local image,\n" +
 		"offline, as it will be in the registry; 'docker nv2 push' pushes that image\n" +
-		"with its signatures; 'docker nv2 pull' and 'docker nv2 run' verify an image and\n" +
-		"then pull or run exactly the verified digest. Their settings (docker nv2 config) live in\n" +
-		"nv2.json in the docker config folder. Registry credentials come from the\n" +
-		"docker config, so 'docker login' is all the setup auth needs.\n\n" +
+		"with its signatures; 'docker nv2 pull' and 'docker nv2 run' verify an image\n" +
+		"and then pull or run exactly the verified digest. Their settings (docker nv2\n" +
+		"config) live in nv2.json in the docker config folder. Registry credentials\n" +
+		"come from the docker config, so 'docker login' is all the setup auth needs.\n\n" +
 		"The other commands are nv2's (see 'nv2 --help'); sign and verify default to\n" +
 		"the configured key, certificate and trust. When enabled, any other command\n" +
 		"is passed to docker: 'docker nv2 images' runs 'docker images'."
@@ -123,6 +123,12 @@ func newPluginApp(p *pluginContext) *cli.App {
 	for _, c := range app.Commands {
 		// An alias such as copy's "cp" would hide a docker command.
 		c.Aliases = nil
+		if c.Name == "sign" {
+			c.Description += "\n\nIn docker nv2, NAME[:TAG] of an image the docker engine has locally is signed\n" +
+				"offline, as it will be in the registry: 'docker nv2 push NAME[:TAG]' then pushes it\n" +
+				"with its signatures. The configured key and certificate sign when --key and\n" +
+				"--cert are not given."
+		}
 	}
 	app.Commands = append(app.Commands, ours...)
 	for _, c := range app.Commands {

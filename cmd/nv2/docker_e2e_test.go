@@ -195,7 +195,7 @@ func TestDockerHelpListsThePlugin(t *testing.T) {
 		t.Fatalf("docker --help does not list the nv2 plugin:\n%s%s", h.stdout, h.stderr)
 	}
 	p := u.must(0, "nv2", "--help")
-	for _, cmd := range []string{"sign", "verify", "discover", "inspect", "copy", "cert", "push", "pull", "config"} {
+	for _, cmd := range []string{"sign", "verify", "discover", "inspect", "copy", "cert", "push", "pull", "run", "config"} {
 		if !strings.Contains(p.stdout, "\n   "+cmd+" ") {
 			t.Errorf("docker nv2 --help lacks %q:\n%s", cmd, p.stdout)
 		}

@@ -99,7 +99,7 @@ func dockerRunCommand() *cli.Command {
 
 func runDockerRun(c *cli.Context) error {
 	if a := c.Args().First(); a == "--help" || a == "-h" {
-		return cli.ShowCommandHelp(c, "run")
+		return cli.ShowCommandHelp(c.Lineage()[1], "run")
 	}
 	p := pluginOf(c)
 	cfg, _, err := p.config()

@@ -155,10 +155,16 @@ func passThrough(p *pluginContext, args []string) error {
 	return withCode(code, errors.New("")) // docker has said why
 }
 
-// checkEnabled refuses command (push or pull) while the plugin is disabled.
-func checkEnabled(cfg *dockerplugin.Config, command, plain string) error {
-	if cfg.Enabled {
-		return nil
+// enabledSettings reads the plugin's settings for command (push, pull or
+// run), refusing while the plugin is disabled.
+func enabledSettings(c *cli.Context, command string) (*pluginContext, *dockerplugin.Config, error) {
+	p := pluginOf(c)
+	cfg, _, err := p.config()
+	if err != nil {
+		return nil, nil, err
 	}
-	return fmt.Errorf("'docker nv2 %s' needs the plugin enabled: run 'docker nv2 config enable' (or '%s' to skip nv2)", command, plain)
+	if !cfg.Enabled {
+		return nil, nil, fmt.Errorf("'docker nv2 %s' needs the plugin enabled: run 'docker nv2 config enable' (or 'docker %s' to skip nv2)", command, command)
+	}
+	return p, cfg, nil
 }

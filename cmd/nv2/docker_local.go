@@ -101,18 +101,11 @@ func runDockerRun(c *cli.Context) error {
 	if a := c.Args().First(); a == "--help" || a == "-h" {
 		return cli.ShowCommandHelp(c.Lineage()[1], "run")
 	}
-	p := pluginOf(c)
-	cfg, _, err := p.config()
+	p, cfg, err := enabledSettings(c, "run")
 	if err != nil {
 		return err
 	}
-	if err := checkEnabled(cfg, "run", "docker run"); err != nil {
-		return err
-	}
-	if err := cfg.CheckTrust(); err != nil {
-		return trustAdvice(err)
-	}
-	v, err := flows.NewVerifier(flows.TrustOptions{CertFiles: cfg.VerifyCerts, PolicyFile: cfg.Policy})
+	v, err := pullVerifier(c, cfg)
 	if err != nil {
 		return err
 	}

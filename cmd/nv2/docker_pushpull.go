@@ -8,6 +8,7 @@ import (
 
 	"github.com/nv2-signing/nv2/internal/dockerplugin"
 	"github.com/nv2-signing/nv2/pkg/flows"
+	"github.com/nv2-signing/nv2/pkg/trust"
 )
 
 func dockerPushCommand() *cli.Command {
@@ -58,12 +59,8 @@ func runDockerPush(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	p := pluginOf(c)
-	cfg, _, err := p.config()
+	p, cfg, err := enabledSettings(c, "push")
 	if err != nil {
-		return err
-	}
-	if err := checkEnabled(cfg, "push", "docker push"); err != nil {
 		return err
 	}
 	if !c.Bool("docker-push") {
@@ -114,18 +111,11 @@ func runDockerPull(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	p := pluginOf(c)
-	cfg, _, err := p.config()
+	p, cfg, err := enabledSettings(c, "pull")
 	if err != nil {
 		return err
 	}
-	if err := checkEnabled(cfg, "pull", "docker pull"); err != nil {
-		return err
-	}
-	if err := cfg.CheckTrust(); err != nil {
-		return trustAdvice(err)
-	}
-	v, err := newVerifier(c)
+	v, err := pullVerifier(c, cfg)
 	if err != nil {
 		return err
 	}
@@ -164,6 +154,14 @@ func runDockerPull(c *cli.Context) error {
 // signerAdvice says how to configure the key that push signs with.
 func signerAdvice(err error) error {
 	return fmt.Errorf("%w: run 'docker nv2 config set --key FILE --cert FILE' ('docker nv2 cert generate' makes a test pair)", err)
+}
+
+// pullVerifier is the verifier of pull and run: the configured trust.
+func pullVerifier(c *cli.Context, cfg *dockerplugin.Config) (*trust.Verifier, error) {
+	if err := cfg.CheckTrust(); err != nil {
+		return nil, trustAdvice(err)
+	}
+	return newVerifier(c)
 }
 
 // trustAdvice says how to configure the trust that pull verifies with.

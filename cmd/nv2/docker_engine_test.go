@@ -43,12 +43,12 @@ func dockerEngine(t *testing.T) string {
 	t.Helper()
 	engine.once.Do(startEngine)
 	if engine.host == "" {
-		msg := "skipping the docker engine tests: " + engine.why +
+		msg := "no docker engine for the docker engine tests: " + engine.why +
 			"\n  to run them: as root with Debian's docker.io package (sudo scripts/dockerd.sh install), or with DOCKER_HOST set to what 'sudo scripts/dockerd.sh start' prints"
 		if os.Getenv("NV2_REQUIRE_DOCKER") == "1" {
 			t.Fatal(msg + "\n  NV2_REQUIRE_DOCKER=1: the docker engine tests must run")
 		}
-		t.Skip(msg)
+		t.Skip("skipping: " + msg)
 	}
 	return engine.host
 }

@@ -154,20 +154,23 @@ func TestDockerEngineSignBeforePush(t *testing.T) {
 			u, cert := engineUser(t)
 			reg := testregistry.Start(t, kind)
 			name := reg.Host + "/team/app"
-			id := u.build(name+":v1", "sign-before-push-"+string(kind))
-
-			// Signed with no request to any registry.
-			s := u.must(0, "nv2", "sign", name+":v1")
+			// Built for a registry that nothing serves (port 1): signed offline.
+			offline := "127.0.0.1:1/team/app:v1"
+			id := u.build(offline, "sign-before-push-"+string(kind))
+			s := u.must(0, "nv2", "sign", offline)
 			signed := signedDigest(t, s.stdout)
-			if reg.Count() != 0 {
-				t.Fatalf("offline sign sent %d requests to the registry: %v", reg.Count(), reg.Requests())
-			}
-			if !strings.Contains(s.stderr, "docker nv2 push "+name+":v1") {
+			if !strings.Contains(s.stderr, "docker nv2 push "+offline) {
 				t.Errorf("sign should say how to push:\n%s", s.stderr)
+			}
+			// The digest is the image's, whatever its name: signed under the
+			// registry's name too, with no request to that registry.
+			u.must(0, "tag", offline, name+":v1")
+			if again := signedDigest(t, u.must(0, "nv2", "sign", name+":v1").stdout); again != signed || reg.Count() != 0 {
+				t.Fatalf("signed %s as %s, %s under the registry's name, with %d requests to it", offline, signed, again, reg.Count())
 			}
 
 			p := u.must(0, "nv2", "push", name+":v1")
-			if want := "Pushed " + name + "@" + signed.String() + " as " + name + ":v1 with 1 signature(s)"; !strings.Contains(p.stdout, want) {
+			if want := "Pushed " + name + "@" + signed.String() + " as " + name + ":v1 with 2 signature(s)"; !strings.Contains(p.stdout, want) {
 				t.Fatalf("push output lacks %q:\n%s", want, p.stdout)
 			}
 			pinned := name + "@" + signed.String()
@@ -183,7 +186,10 @@ func TestDockerEngineSignBeforePush(t *testing.T) {
 			}
 
 			// A plain docker pull gets the digest signed offline, and the same image.
-			u.must(0, "rmi", name+":v1")
+			u.must(0, "rmi", offline, name+":v1")
+			if u.imageID(id) != "" {
+				t.Fatal("the built image is still in the engine")
+			}
 			if pl := u.must(0, "pull", name+":v1"); !strings.Contains(pl.stdout, "Digest: "+signed.String()) {
 				t.Fatalf("docker pull got another digest than %s:\n%s", signed, pl.stdout)
 			}

@@ -243,6 +243,10 @@ func TestDockerEngineSignedAtPush(t *testing.T) {
 			t.Fatalf("an unsigned push wrote to the registry: %v", req)
 		}
 	}
+	// An image the engine does not have: nothing pushed, and said why.
+	if r := u.must(exitError, "nv2", "push", reg.Host+"/team/never-built:v1"); !strings.Contains(r.stderr, "build or tag it first") {
+		t.Fatalf("push of an image that is not local:\n%s", r.stderr)
+	}
 	if err := configured.Save(path); err != nil {
 		t.Fatal(err)
 	}

@@ -1,22 +1,6 @@
-// Package dockerarchive turns the archive of one image that "docker save"
-// writes into an OCI image with a digest that depends only on the image ID.
-//
-// The conversion is deterministic: the config is the engine's image config
-// byte for byte (its digest is the image ID), each layer is the uncompressed
-// layer tar the engine exports (its digest is the layer's diff ID, which the
-// config lists), and the manifest is built by this package from those
-// descriptors alone, with a fixed field order and no timestamp. The same
-// image therefore converts to the same manifest digest on every run, on any
-// machine, with or without a registry, and that is the digest nv2 signs
-// before the image is pushed (docs/architecture.md, "Signing before push").
-//
-// Both archive forms are read: the legacy one (manifest.json, ID.json,
-// ID/layer.tar, as engines before 25.0 write) and the OCI form of newer
-// engines (manifest.json beside an OCI layout). Layers exported gzipped (by
-// the containerd image store) are stored decompressed, so that their digest
-// is still the diff ID. The archive is untrusted
-// input: every file is read once, as a stream; JSON files are read within
-// limits, names are checked, and every digest is checked against the config.
+// Package dockerarchive converts the archive "docker save" writes into an OCI
+// image whose manifest digest depends only on the image ID, so that an image
+// can be signed before it is pushed (docs/architecture.md, "Signing before push").
 package dockerarchive
 
 import (
@@ -100,8 +84,17 @@ type Options struct {
 // Convert reads a docker save archive of exactly one image from r and
 // writes it as an OCI image into the OCI image layout at dir (created when
 // missing; blobs already there are kept). It returns the image, whose
-// manifest digest is a function of the image ID alone. On error, the blobs
-// this call added are removed again.
+// manifest digest is a function of the image ID alone: the config is the
+// engine's, byte for byte; each layer is the uncompressed layer tar, whose
+// digest is the diff ID the config lists (checked); the manifest is built
+// from those descriptors with a fixed field order and no timestamp.
+//
+// Both archive forms are read: the legacy one (manifest.json, ID.json,
+// ID/layer.tar) and the OCI form of engines 25.0 and later (manifest.json
+// beside an OCI layout); gzipped layers are decompressed. The archive is
+// untrusted: it is read once as a stream, JSON within limits, paths and
+// links checked, sparse files refused. On error, the blobs this call added
+// are removed again.
 func Convert(r io.Reader, dir string, opts Options) (*Image, error) {
 	w, err := newBlobWriter(dir)
 	if err != nil {

@@ -121,7 +121,10 @@ func (u *dockerUser) build(name, label string) (id string) {
 		u.t.Fatal(err)
 	}
 	u.must(0, "build", "-q", "-f", file, "-t", name, engine.ctx)
-	return u.imageID(name)
+	id = u.imageID(name)
+	// An engine the tests did not start keeps nothing of theirs.
+	u.t.Cleanup(func() { u.run("rmi", "-f", id) })
+	return id
 }
 
 // imageID is the local image's ID, or "" when the engine has no such image.

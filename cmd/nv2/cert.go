@@ -158,11 +158,7 @@ type listEntry struct {
 }
 
 func runCertList(c *cli.Context) error {
-	asJSON, err := jsonOutput(c)
-	if err != nil {
-		return err
-	}
-	cfg, err := trust.DefaultConfig()
+	cfg, asJSON, err := configAndFormat(c)
 	if err != nil {
 		return err
 	}

@@ -49,17 +49,13 @@ func dockerPullCommand() *cli.Command {
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "platform", Usage: "pull this platform's image (docker pull --platform)"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no docker pull progress (docker pull --quiet)"},
-		}, registryFlags()...),
+		}, append(revocationFlags(), registryFlags()...)...),
 		Action: runDockerPull,
 	}
 }
 
 func runDockerPush(c *cli.Context) error {
-	raw, err := oneArg(c, "image")
-	if err != nil {
-		return err
-	}
-	p, cfg, err := enabledSettings(c, "push")
+	raw, p, cfg, err := enabledPlugin(c)
 	if err != nil {
 		return err
 	}
@@ -107,11 +103,7 @@ func runDockerPush(c *cli.Context) error {
 }
 
 func runDockerPull(c *cli.Context) error {
-	raw, err := oneArg(c, "image")
-	if err != nil {
-		return err
-	}
-	p, cfg, err := enabledSettings(c, "pull")
+	raw, p, cfg, err := enabledPlugin(c)
 	if err != nil {
 		return err
 	}
@@ -168,4 +160,15 @@ func pullVerifier(c *cli.Context, cfg *dockerplugin.Config) (*trust.Verifier, er
 func trustAdvice(err error) error {
 	return fmt.Errorf("%w: run 'docker nv2 config set --verify-cert FILE' (repeatable: "+
 		"the signers' or their CAs' certificates) or 'docker nv2 config set --policy FILE' (a trust policy)", err)
+}
+
+// enabledPlugin reads the image argument of push or pull and the plugin's
+// settings, refusing while the plugin is disabled.
+func enabledPlugin(c *cli.Context) (string, *pluginContext, *dockerplugin.Config, error) {
+	raw, err := oneArg(c, "image")
+	if err != nil {
+		return "", nil, nil, err
+	}
+	p, cfg, err := enabledSettings(c, c.Command.Name)
+	return raw, p, cfg, err
 }

@@ -79,6 +79,8 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			pullCommand(),
 			certCommand(),
 			policyCommand(),
+			blobCommand(),
+			revocationCommand(),
 			completionCommand(),
 		},
 	}

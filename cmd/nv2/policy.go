@@ -1,6 +1,7 @@
 package main
 
 import (
+	"io"
 	"os"
 
 	"github.com/urfave/cli/v2"
@@ -46,6 +47,19 @@ func policyCommand() *cli.Command {
 }
 
 func runPolicyImport(c *cli.Context) error {
+	return importPolicy(c, "trust", func(cfg trust.Config, data []byte) (int, string, error) {
+		doc, err := cfg.ImportPolicy(data)
+		if err != nil {
+			return 0, "", err
+		}
+		return len(doc.TrustPolicies), cfg.PolicyPath(), nil
+	})
+}
+
+// importPolicy reads the policy file the command names and installs it in
+// the configured folder; install reports how many policies it holds and
+// where it went.
+func importPolicy(c *cli.Context, kind string, install func(trust.Config, []byte) (int, string, error)) error {
 	file, err := oneArg(c, "policy file")
 	if err != nil {
 		return err
@@ -58,20 +72,16 @@ func runPolicyImport(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	doc, err := cfg.ImportPolicy(data)
+	n, path, err := install(cfg, data)
 	if err != nil {
 		return withCode(exitError, wrapf(err, "%s was not imported", file))
 	}
-	printf(c.App.Writer, "Imported %d trust polic%s into %s\n", len(doc.TrustPolicies), plural(len(doc.TrustPolicies), "y", "ies"), cfg.PolicyPath())
+	printf(c.App.Writer, "Imported %d %s polic%s into %s\n", n, kind, plural(n, "y", "ies"), path)
 	return nil
 }
 
 func runPolicyShow(c *cli.Context) error {
-	asJSON, err := jsonOutput(c)
-	if err != nil {
-		return err
-	}
-	cfg, err := trust.DefaultConfig()
+	cfg, asJSON, err := configAndFormat(c)
 	if err != nil {
 		return err
 	}
@@ -87,14 +97,19 @@ func runPolicyShow(c *cli.Context) error {
 	for _, p := range doc.TrustPolicies {
 		printf(w, "- %s\n", p.Name)
 		printf(w, "    scopes:     %v\n", p.RegistryScopes)
-		printf(w, "    level:      %s\n", p.SignatureVerification.Level)
-		for k, v := range p.SignatureVerification.Override {
-			printf(w, "    override:   %s=%s\n", k, v)
-		}
-		if len(p.TrustStores) > 0 {
-			printf(w, "    stores:     %v\n", p.TrustStores)
-			printf(w, "    identities: %v\n", p.TrustedIdentities)
-		}
+		printRule(w, p.SignatureVerification, p.TrustStores, p.TrustedIdentities)
 	}
 	return nil
+}
+
+// printRule prints what a trust policy entry, OCI or blob, trusts.
+func printRule(w io.Writer, sv trust.SignatureVerification, stores, ids []string) {
+	printf(w, "    level:      %s\n", sv.Level)
+	for _, k := range sortedKeys(sv.Override) {
+		printf(w, "    override:   %s=%s\n", k, sv.Override[k])
+	}
+	if len(stores) > 0 {
+		printf(w, "    stores:     %v\n", stores)
+		printf(w, "    identities: %v\n", ids)
+	}
 }

@@ -27,6 +27,8 @@ type verifyResult struct {
 	Rejected  []rejectedSignature `json:"rejected,omitempty"`
 	Error     string              `json:"error,omitempty"`
 	code      int
+	// revocation: a signature was rejected only by the revocation check.
+	revocation bool
 }
 
 type signatureReport struct {
@@ -37,6 +39,8 @@ type signatureReport struct {
 	Expiry      *time.Time        `json:"expiry,omitempty"`
 	Annotations map[string]string `json:"annotations,omitempty"`
 	Warnings    []string          `json:"warnings,omitempty"`
+	// Revocation is what the revocation check found; absent when skipped.
+	Revocation []revocationReport `json:"revocation,omitempty"`
 }
 
 type rejectedSignature struct {
@@ -71,6 +75,7 @@ func toVerifyResult(prog string, r flows.VerifyResult) verifyResult {
 		out.Signature = &signatureReport{
 			Digest: s.Digest.String(), Algorithm: string(env.Algorithm), Signer: env.Chain[0].Subject.String(),
 			SigningTime: env.SigningTime.UTC(), Annotations: env.Payload.TargetArtifact.Annotations, Warnings: s.Warnings,
+			Revocation: toRevocationReports(s.Revocation),
 		}
 		if !env.Expiry.IsZero() {
 			exp := env.Expiry.UTC()
@@ -84,6 +89,8 @@ func toVerifyResult(prog string, r flows.VerifyResult) verifyResult {
 	}
 	for _, s := range res.Rejected {
 		out.Rejected = append(out.Rejected, rejectedSignature{Digest: s.Digest.String(), Reason: s.Err.Error()})
+		var re *trust.RevocationError
+		out.revocation = out.revocation || errors.As(s.Err, &re)
 	}
 	return out
 }
@@ -104,6 +111,10 @@ func (r *verifyResult) printText(c *cli.Context) {
 		for _, k := range sortedKeys(s.Annotations) {
 			printf(w, "  metadata:     %s=%s\n", k, s.Annotations[k])
 		}
+		if len(s.Revocation) > 0 {
+			printf(w, "  revocation:\n")
+			printRevocation(w, "    ", s.Revocation)
+		}
 		for _, warn := range s.Warnings {
 			printf(ew, "Warning: %s: %s\n", r.Reference, warn)
 		}
@@ -118,7 +129,18 @@ func (r *verifyResult) printText(c *cli.Context) {
 		case exitNoSignature:
 			printf(ew, "  sign it with '%s sign', or check that REF names the image you meant\n", c.App.Name)
 		case exitNotVerified:
-			printf(ew, "  no signature is from a signer your trust settings accept; check --cert or the trust policy ('%s policy show')\n", c.App.Name)
+			if r.revocation {
+				printf(ew, "  %s\n", revocationAdvice)
+			}
+			blob := strings.Contains(c.Command.HelpName, " blob ")
+			switch {
+			case blob && len(r.Rejected) == 1 && strings.HasPrefix(r.Rejected[0].Reason, "integrity:"):
+				printf(ew, "  the file is not the one that was signed, or the signature is not a blob signature of it\n")
+			case blob:
+				printf(ew, "  the signer is not one your trust settings accept; check --cert or the blob trust policy ('%s blob policy show')\n", c.App.Name)
+			default:
+				printf(ew, "  no signature is from a signer your trust settings accept; check --cert or the trust policy ('%s policy show')\n", c.App.Name)
+			}
 		}
 	}
 }

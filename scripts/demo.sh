@@ -17,6 +17,7 @@ export NV2_REGISTRY_PORT=${NV2_REGISTRY_PORT:-5000}
 cleanup() {
   if [ -f "$work/tsa.pid" ]; then kill "$(cat "$work/tsa.pid")" 2>/dev/null || true; fi
   scripts/registry.sh stop || true
+  NV2_DOCKERD_STATE=$work/dockerd scripts/dockerd.sh stop || true
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -109,5 +110,9 @@ if [ -f scripts/demo-offline.sh ]; then
   # shellcheck source=/dev/null
   . scripts/demo-offline.sh
 fi
+
+chapter "Docker: build, sign offline, push, discover, verified pull, run"
+# shellcheck source=/dev/null
+. scripts/demo-docker.sh
 
 chapter "Done: every expectation held"

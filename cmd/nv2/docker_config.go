@@ -89,7 +89,7 @@ func printPluginConfig(c *cli.Context, cfg *dockerplugin.Config, path string) er
 	}
 	printf(w, "settings:     %s\n", path)
 	if cfg.Enabled {
-		printf(w, "enabled:      yes: push signs, pull verifies, other commands go to docker\n")
+		printf(w, "enabled:      yes: push signs, pull and run verify, other commands go to docker\n")
 	} else {
 		printf(w, "enabled:      no (docker nv2 config enable)\n")
 	}
@@ -217,7 +217,7 @@ func setEnabled(c *cli.Context, on bool) error {
 		printf(c.App.Writer, "docker nv2 is disabled: push, pull and docker pass-through are off\n")
 		return nil
 	}
-	printf(c.App.Writer, "docker nv2 is enabled: push signs, pull verifies, other commands go to docker\n")
+	printf(c.App.Writer, "docker nv2 is enabled: push signs, pull and run verify, other commands go to docker\n")
 	if err := cfg.CheckSigner(); err != nil {
 		warnf(c, "%v", signerAdvice(err))
 	}

@@ -130,6 +130,9 @@ func runSign(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	if done, err := signLocal(c, opts); done {
+		return err
+	}
 	asJSON, err := jsonOutput(c)
 	if err != nil {
 		return err

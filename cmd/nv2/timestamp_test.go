@@ -106,29 +106,24 @@ func TestTimestampFlagsGoTogether(t *testing.T) {
 	c.must(exitUsage, "verify", "--tsa-cert", cert, "127.0.0.1:1/app:v1")
 }
 
+// TestDockerPushTimestamps: with the TSA in the plugin's settings, an image
+// signed as docker nv2 pushes it carries a trusted timestamp.
 func TestDockerPushTimestamps(t *testing.T) {
 	tsa := testtsa.New(t)
+	u, cert := engineUser(t)
 	reg := testregistry.Start(t, testregistry.GGCR)
-	u := newDockerUser(t)
-	img := testregistry.NewImage("docker-timestamp")
-	layout := filepath.Join(t.TempDir(), "layout")
-	writeLayout(t, layout, img)
-	ref := reg.Host + "/app:v1"
-	u.must(0, "nv2", "copy", "--from-oci-layout", layout+":v1", ref)
-	key, cert := u.keys("push-signer")
+	name := reg.Host + "/team/timestamped"
+	u.build(name+":v1", "timestamped")
 	root := testsign.WritePEM(t, u.dir, "tsa-root.crt", tsa.Root())
-	u.standIn().pushes(img.Descriptor.Digest)
-	u.must(0, "nv2", "config", "enable")
 	u.must(exitUsage, "nv2", "config", "set", "--timestamp-url", tsa.URL)
-	u.must(0, "nv2", "config", "set", "--key", key, "--cert", cert, "--timestamp-url", tsa.URL, "--timestamp-root-cert", root)
+	u.must(0, "nv2", "config", "set", "--timestamp-url", tsa.URL, "--timestamp-root-cert", root)
 	if s := u.must(0, "nv2", "config").stdout; !strings.Contains(s, tsa.URL) {
 		t.Fatalf("config does not show the TSA:\n%s", s)
 	}
-	u.must(0, "nv2", "push", ref)
-	pinned := reg.Host + "/app@" + img.Descriptor.Digest.String()
-	v := u.must(0, "nv2", "verify", "--cert", cert, "--tsa-cert", root, pinned)
-	if !strings.Contains(v.stdout, tsa.Leaf().Subject.String()) {
-		t.Fatalf("docker nv2 push did not timestamp:\n%s", v.stdout)
+	u.must(0, "nv2", "push", name+":v1")
+	v := execute(t, nv2Bin, u.env, "verify", "--cert", cert, "--tsa-cert", root, name+":v1")
+	if v.code != 0 || !strings.Contains(v.stdout, tsa.Leaf().Subject.String()) {
+		t.Fatalf("docker nv2 push did not timestamp: exit %d\n%s%s", v.code, v.stdout, v.stderr)
 	}
 }
 

@@ -82,11 +82,10 @@ func CheckLayoutDir(dir string) error {
 	if _, err := os.Stat(filepath.Join(dir, ocispec.ImageLayoutFile)); err == nil {
 		return nil
 	}
-	entries, err := os.ReadDir(dir)
-	if err != nil {
+	if _, err := os.ReadDir(dir); err != nil {
 		return fmt.Errorf("OCI layout %s: %w", dir, err)
 	}
-	if len(entries) > 0 {
+	if !emptyOrCreating(dir) {
 		return fmt.Errorf("OCI layout %s: the folder is not empty and has no %s file, so it is not an OCI image layout; choose a new folder", dir, ocispec.ImageLayoutFile)
 	}
 	return nil

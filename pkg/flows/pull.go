@@ -57,7 +57,7 @@ func (c *Client) Pull(ctx context.Context, opts PullOptions) (*PullResult, error
 		tag = src.Ref.Tag
 	}
 	res := &PullResult{VerifyResult: VerifyResult{Reference: opts.Artifact.Ref}}
-	res.verdict(opts.Verifier.Verify(ctx, src, src.Scope(), src.Ref.Reference()), src.Pinned)
+	res.verdict(verifyAt(ctx, opts.Verifier, src), src.Pinned)
 	if res.Err != nil {
 		return res, res.Err
 	}

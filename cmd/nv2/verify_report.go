@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -41,7 +42,12 @@ type signatureReport struct {
 
 type rejectedSignature struct {
 	Digest string `json:"digest"`
+	// Check is the check the signature failed (integrity, authenticity,
+	// authenticTimestamp, expiry, signedMetadata), or "fetch" when it could
+	// not be read.
+	Check  string `json:"check"`
 	Reason string `json:"reason"`
+	err    error
 }
 
 // toVerifyResult renders one verdict.
@@ -83,7 +89,11 @@ func toVerifyResult(prog string, r flows.VerifyResult) verifyResult {
 		}
 	}
 	for _, s := range res.Rejected {
-		out.Rejected = append(out.Rejected, rejectedSignature{Digest: s.Digest.String(), Reason: s.Err.Error()})
+		check := "fetch"
+		if ce := (*trust.CheckError)(nil); errors.As(s.Err, &ce) {
+			check = ce.Check
+		}
+		out.Rejected = append(out.Rejected, rejectedSignature{Digest: s.Digest.String(), Check: check, Reason: s.Err.Error(), err: s.Err})
 	}
 	return out
 }
@@ -118,7 +128,52 @@ func (r *verifyResult) printText(c *cli.Context) {
 		case exitNoSignature:
 			printf(ew, "  sign it with '%s sign', or check that REF names the image you meant\n", c.App.Name)
 		case exitNotVerified:
-			printf(ew, "  no signature is from a signer your trust settings accept; check --cert or the trust policy ('%s policy show')\n", c.App.Name)
+			for _, hint := range r.notVerifiedHints(c.App.Name) {
+				printf(ew, "  %s\n", hint)
+			}
 		}
 	}
+}
+
+// notVerifiedHints says what to do next for each distinct reason the
+// signatures were rejected, in the order they were tried.
+func (r *verifyResult) notVerifiedHints(prog string) []string {
+	var hints []string
+	seen := map[string]bool{}
+	add := func(h string) {
+		if !seen[h] {
+			seen[h] = true
+			hints = append(hints, h)
+		}
+	}
+	for _, rej := range r.Rejected {
+		add(rejectionHint(prog, rej.err))
+	}
+	if r.Tried < r.Found {
+		add("only some signatures were tried: raise --max-signatures to try more")
+	}
+	return hints
+}
+
+// rejectionHint is the next step for a signature rejected with err.
+func rejectionHint(prog string, err error) string {
+	var mismatch *trust.SubjectMismatchError
+	var ce *trust.CheckError
+	switch {
+	case errors.As(err, &mismatch):
+		return fmt.Sprintf("a signature signs another artifact (%s), not this one: sign this digest with '%s sign'", mismatch.Signed.Digest, prog)
+	case !errors.As(err, &ce):
+		return "a signature could not be read from the registry: run the command again, or check the registry"
+	}
+	switch ce.Check {
+	case trust.CheckIntegrity:
+		return fmt.Sprintf("a signature is damaged or breaks the signature format's rules: sign again with '%s sign'", prog)
+	case trust.CheckAuthenticTimestamp:
+		return fmt.Sprintf("a certificate of the signature is not valid now, or was not when it signed: sign again with a valid certificate ('%s cert generate' makes one)", prog)
+	case trust.CheckExpiry:
+		return fmt.Sprintf("the signature has expired: sign again with '%s sign', with a longer --expiry or none", prog)
+	case trust.CheckMetadata:
+		return fmt.Sprintf("the signature lacks the signed metadata --annotation requires: sign with '%s sign -a KEY=VALUE', or verify without it", prog)
+	}
+	return fmt.Sprintf("no signature is from a signer your trust settings accept; check --cert or the trust policy ('%s policy show')", prog)
 }

@@ -84,6 +84,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 	}
 	for _, c := range app.Commands {
 		setUsageErrors(c)
+		hintLocalPaths(c)
 	}
 	return app
 }

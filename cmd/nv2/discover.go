@@ -31,7 +31,7 @@ func discoverCommand() *cli.Command {
 // discoverNode is the JSON form of a referrers tree.
 type discoverNode struct {
 	descriptor
-	Referrers []discoverNode `json:"referrers,omitempty"`
+	Referrers []discoverNode `json:"referrers"`
 }
 
 type discoverResult struct {
@@ -40,7 +40,7 @@ type discoverResult struct {
 }
 
 func toDiscoverNode(n *registry.Node) discoverNode {
-	out := discoverNode{descriptor: toDescriptor(n.Descriptor)}
+	out := discoverNode{descriptor: toDescriptor(n.Descriptor), Referrers: []discoverNode{}}
 	for _, r := range n.Referrers {
 		out.Referrers = append(out.Referrers, toDiscoverNode(r))
 	}

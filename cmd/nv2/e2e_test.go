@@ -149,7 +149,7 @@ func TestSignDiscoverVerify(t *testing.T) {
 			c.must(exitNoSignature, "verify", "--cert", cert, "unsigned:v1")
 			// Several references: the worst outcome wins, JSON has one entry each.
 			multi := c.must(exitNoSignature, "verify", "-o", "json", "--cert", cert, "net-monitor:v1", "unsigned:v1", "net-monitor@"+img.Digest.String())
-			var entries []verifyResult
+			var entries verifyResults
 			if err := json.Unmarshal([]byte(multi.stdout), &entries); err != nil || len(entries) != 3 {
 				t.Fatalf("want 3 JSON entries, got %v: %s", err, multi.stdout)
 			}
@@ -175,7 +175,7 @@ func TestJSONCarriesTheSameFactsAsText(t *testing.T) {
 		t.Fatalf("sign JSON: %+v", signed)
 	}
 	text := c.must(0, "verify", "--cert", cert, ref).stdout
-	var vr []verifyResult
+	var vr verifyResults
 	decode(t, c.must(0, "verify", "-o", "json", "--cert", cert, ref).stdout, &vr)
 	v := vr[0]
 	if v.Status != "verified" || v.Signature == nil {

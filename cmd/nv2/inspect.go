@@ -34,14 +34,14 @@ type inspectResult struct {
 
 type inspectSignature struct {
 	Digest       string            `json:"digest"`
-	Algorithm    string            `json:"algorithm,omitempty"`
-	SigningTime  *time.Time        `json:"signingTime,omitempty"`
-	Expiry       *time.Time        `json:"expiry,omitempty"`
-	SigningAgent string            `json:"signingAgent,omitempty"`
-	Annotations  map[string]string `json:"signedMetadata,omitempty"`
-	Certificates []certificate     `json:"certificates,omitempty"`
+	Algorithm    string            `json:"algorithm"`
+	SigningTime  *time.Time        `json:"signingTime"`
+	Expiry       *time.Time        `json:"expiry"`
+	SigningAgent string            `json:"signingAgent"`
+	Annotations  map[string]string `json:"signedMetadata"`
+	Certificates []certificate     `json:"certificates"`
 	// Error says why the signature could not be read or is not intact.
-	Error string `json:"error,omitempty"`
+	Error string `json:"error"`
 }
 
 func runInspect(c *cli.Context) error {
@@ -99,7 +99,7 @@ func runInspect(c *cli.Context) error {
 
 // toInspectSignature renders one signature Inspect read.
 func toInspectSignature(sig flows.InspectedSignature) inspectSignature {
-	s := inspectSignature{Digest: sig.Descriptor.Digest.String()}
+	s := inspectSignature{Digest: sig.Descriptor.Digest.String(), Annotations: map[string]string{}, Certificates: []certificate{}}
 	if sig.Err != nil {
 		s.Error = sig.Err.Error()
 		return s
@@ -111,7 +111,7 @@ func toInspectSignature(sig flows.InspectedSignature) inspectSignature {
 		exp := env.Expiry.UTC()
 		s.Expiry = &exp
 	}
-	s.Annotations = env.Payload.TargetArtifact.Annotations
+	s.Annotations = orEmpty(env.Payload.TargetArtifact.Annotations)
 	s.Certificates = toCertificates(env.Chain)
 	return s
 }

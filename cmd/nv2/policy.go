@@ -1,7 +1,10 @@
 package main
 
 import (
+	"errors"
+	"fmt"
 	"os"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -33,11 +36,21 @@ func policyCommand() *cli.Command {
 				Name:      "import",
 				Usage:     "check a trust policy file and make it the configured policy",
 				ArgsUsage: "FILE",
-				Action:    runPolicyImport,
+				Description: "Checks FILE against the trust policy rules (version, unique names and\n" +
+					"scopes, levels, trust stores, identities) and copies it to\n" +
+					"$XDG_CONFIG_HOME/nv2/trustpolicy.json. Warns about trust stores it names\n" +
+					"that do not exist yet: add them with 'nv2 cert add'.\n\n" +
+					"   nv2 policy import ./trustpolicy.json",
+				Flags:  []cli.Flag{outputFlag()},
+				Action: runPolicyImport,
 			},
 			{
-				Name:   "show",
-				Usage:  "print the configured trust policy",
+				Name:  "show",
+				Usage: "print the configured trust policy",
+				Description: "Prints each policy of the configured trust policy: its scopes, level,\n" +
+					"overrides, trust stores and trusted identities.\n\n" +
+					"   nv2 policy show\n" +
+					"   nv2 policy show -o json",
 				Flags:  []cli.Flag{outputFlag()},
 				Action: runPolicyShow,
 			},
@@ -47,6 +60,10 @@ func policyCommand() *cli.Command {
 
 func runPolicyImport(c *cli.Context) error {
 	file, err := oneArg(c, "policy file")
+	if err != nil {
+		return err
+	}
+	asJSON, err := jsonOutput(c)
 	if err != nil {
 		return err
 	}
@@ -62,8 +79,45 @@ func runPolicyImport(c *cli.Context) error {
 	if err != nil {
 		return withCode(exitError, wrapf(err, "%s was not imported", file))
 	}
-	printf(c.App.Writer, "Imported %d trust polic%s into %s\n", len(doc.TrustPolicies), plural(len(doc.TrustPolicies), "y", "ies"), cfg.PolicyPath())
+	out := policyImport{File: cfg.PolicyPath(), Policies: len(doc.TrustPolicies), Warnings: []string{}}
+	for _, ref := range missingStores(cfg, doc) {
+		out.Warnings = append(out.Warnings, fmt.Sprintf("trust store %s does not exist: add its certificates with '%s cert add --type %s --store %s FILE'",
+			ref, c.App.Name, strings.SplitN(ref, ":", 2)[0], strings.SplitN(ref, ":", 2)[1]))
+	}
+	if asJSON {
+		return writeJSON(c.App.Writer, out)
+	}
+	for _, w := range out.Warnings {
+		warnf(c, "%s", w)
+	}
+	printf(c.App.Writer, "Imported %d trust polic%s into %s\n", out.Policies, plural(out.Policies, "y", "ies"), out.File)
 	return nil
+}
+
+// policyImport is what policy import reports.
+type policyImport struct {
+	File     string   `json:"file"`
+	Policies int      `json:"policies"`
+	Warnings []string `json:"warnings"`
+}
+
+// missingStores lists, once each, the trust stores doc names that do not
+// exist in cfg.
+func missingStores(cfg trust.Config, doc *trust.PolicyDocument) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, p := range doc.TrustPolicies {
+		for _, ref := range p.TrustStores {
+			if seen[ref] {
+				continue
+			}
+			seen[ref] = true
+			if _, err := cfg.Certificates(ref); errors.Is(err, trust.ErrNoStore) {
+				out = append(out, ref)
+			}
+		}
+	}
+	return out
 }
 
 func runPolicyShow(c *cli.Context) error {

@@ -44,11 +44,11 @@ type signResult struct {
 	Reference string     `json:"reference"`
 	Subject   descriptor `json:"subject"`
 	// Signature is the pushed signature manifest; nil with --signature-only.
-	Signature *descriptor `json:"signature,omitempty"`
+	Signature *descriptor `json:"signature"`
 	// Envelope and SignatureFile describe the envelope written by
 	// --signature-out.
-	Envelope      *descriptor `json:"envelope,omitempty"`
-	SignatureFile string      `json:"signatureFile,omitempty"`
+	Envelope      *descriptor `json:"envelope"`
+	SignatureFile string      `json:"signatureFile"`
 	Algorithm     string      `json:"algorithm"`
 }
 
@@ -131,6 +131,17 @@ func runSign(c *cli.Context) error {
 
 // reportSign prints what Sign did, with its warnings on stderr.
 func reportSign(c *cli.Context, asJSON bool, opts flows.SignOptions, res *flows.SignResult) error {
+	out := toSignResult(c, opts, res)
+	if asJSON {
+		return writeJSON(c.App.Writer, out)
+	}
+	printSign(c, opts, out)
+	return nil
+}
+
+// toSignResult renders what Sign did, and warns on stderr of what the
+// user should know.
+func toSignResult(c *cli.Context, opts flows.SignOptions, res *flows.SignResult) signResult {
 	if res.ResolvedTag != "" {
 		warnf(c, "resolved tag %q to %s: the digest is signed, not the tag", res.ResolvedTag, res.Subject.Digest)
 	}
@@ -148,9 +159,10 @@ func reportSign(c *cli.Context, asJSON bool, opts flows.SignOptions, res *flows.
 	if res.Envelope != nil {
 		out.SignatureFile = opts.SignatureOut
 	}
-	if asJSON {
-		return writeJSON(c.App.Writer, out)
-	}
+	return out
+}
+
+func printSign(c *cli.Context, opts flows.SignOptions, out signResult) {
 	w := c.App.Writer
 	if opts.Manifest != nil {
 		printf(w, "Signed %s (%s)\n", out.Subject.Digest, out.Reference)
@@ -166,5 +178,4 @@ func reportSign(c *cli.Context, asJSON bool, opts flows.SignOptions, res *flows.
 			printf(c.App.ErrWriter, "Nothing was pushed: push the image, then '%s attach --signature %s REF'\n", c.App.Name, out.SignatureFile)
 		}
 	}
-	return nil
 }

@@ -17,16 +17,16 @@ import (
 type verifyResult struct {
 	Reference string `json:"reference"`
 	// Verified is repo@digest of what verified: what a pull should use.
-	Verified  string              `json:"verifiedReference,omitempty"`
+	Verified  string              `json:"verifiedReference"`
 	Status    trust.Status        `json:"status"`
-	Policy    string              `json:"policy,omitempty"`
-	Level     string              `json:"level,omitempty"`
-	Subject   *descriptor         `json:"subject,omitempty"`
-	Signature *signatureReport    `json:"signature,omitempty"`
+	Policy    string              `json:"policy"`
+	Level     string              `json:"level"`
+	Subject   *descriptor         `json:"subject"`
+	Signature *signatureReport    `json:"signature"`
 	Found     int                 `json:"signaturesFound"`
 	Tried     int                 `json:"signaturesTried"`
-	Rejected  []rejectedSignature `json:"rejected,omitempty"`
-	Error     string              `json:"error,omitempty"`
+	Rejected  []rejectedSignature `json:"rejected"`
+	Error     string              `json:"error"`
 	code      int
 }
 
@@ -35,9 +35,9 @@ type signatureReport struct {
 	Algorithm   string            `json:"algorithm"`
 	Signer      string            `json:"signer"`
 	SigningTime time.Time         `json:"signingTime"`
-	Expiry      *time.Time        `json:"expiry,omitempty"`
-	Annotations map[string]string `json:"annotations,omitempty"`
-	Warnings    []string          `json:"warnings,omitempty"`
+	Expiry      *time.Time        `json:"expiry"`
+	Annotations map[string]string `json:"annotations"`
+	Warnings    []string          `json:"warnings"`
 }
 
 type rejectedSignature struct {
@@ -52,7 +52,7 @@ type rejectedSignature struct {
 
 // toVerifyResult renders one verdict.
 func toVerifyResult(prog string, r flows.VerifyResult) verifyResult {
-	out := verifyResult{Reference: r.Reference, Verified: r.Verified, Status: trust.Failed, code: exitCode(r.Err)}
+	out := verifyResult{Reference: r.Reference, Verified: r.Verified, Status: trust.Failed, Rejected: []rejectedSignature{}, code: exitCode(r.Err)}
 	if r.Err != nil {
 		out.Error = advise(prog, r.Err).Error()
 	}
@@ -76,7 +76,7 @@ func toVerifyResult(prog string, r flows.VerifyResult) verifyResult {
 		env := s.Envelope
 		out.Signature = &signatureReport{
 			Digest: s.Digest.String(), Algorithm: string(env.Algorithm), Signer: env.Chain[0].Subject.String(),
-			SigningTime: env.SigningTime.UTC(), Annotations: env.Payload.TargetArtifact.Annotations, Warnings: s.Warnings,
+			SigningTime: env.SigningTime.UTC(), Annotations: orEmpty(env.Payload.TargetArtifact.Annotations), Warnings: listOf(s.Warnings),
 		}
 		if !env.Expiry.IsZero() {
 			exp := env.Expiry.UTC()

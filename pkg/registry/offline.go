@@ -103,7 +103,9 @@ func CheckLayoutDir(dir string) error {
 // created) and the staging layout is removed. The local merge into an
 // existing layout can itself fail only on a local I/O error; it may then
 // leave some of the new blobs and manifests in dir, never remove any.
-func CopyToLayout(ctx context.Context, src Storage, dgst digest.Digest, dir, tag string) (_ ocispec.Descriptor, err error) {
+//
+// Each progress function given observes the copy from src (see CopyEvent).
+func CopyToLayout(ctx context.Context, src Storage, dgst digest.Digest, dir, tag string, progress ...func(CopyEvent)) (_ ocispec.Descriptor, err error) {
 	if err := dgst.Validate(); err != nil {
 		return ocispec.Descriptor{}, fmt.Errorf("copy to OCI layout %s: invalid digest %q: %w", dir, dgst, err)
 	}
@@ -142,7 +144,7 @@ func CopyToLayout(ctx context.Context, src Storage, dgst digest.Digest, dir, tag
 	if err != nil {
 		return ocispec.Descriptor{}, err
 	}
-	desc, err := Copy(ctx, src, dgst.String(), staged, tag)
+	desc, err := Copy(ctx, src, dgst.String(), staged, tag, progress...)
 	if err != nil {
 		return ocispec.Descriptor{}, err
 	}

@@ -55,8 +55,12 @@ func dockerConfigCommand() *cli.Command {
 
 // pluginConfigReport is what 'docker nv2 config -o json' prints.
 type pluginConfigReport struct {
-	File string `json:"file"`
-	dockerplugin.Config
+	File        string   `json:"file"`
+	Enabled     bool     `json:"enabled"`
+	Key         string   `json:"key"`
+	Cert        string   `json:"cert"`
+	VerifyCerts []string `json:"verifyCerts"`
+	Policy      string   `json:"policy"`
 }
 
 func runConfigShow(c *cli.Context) error {
@@ -76,7 +80,7 @@ func printPluginConfig(c *cli.Context, cfg *dockerplugin.Config, path string) er
 		return err
 	}
 	if asJSON {
-		return writeJSON(c.App.Writer, pluginConfigReport{File: path, Config: *cfg})
+		return writeJSON(c.App.Writer, pluginConfigReport{File: path, Enabled: cfg.Enabled, Key: cfg.Key, Cert: cfg.Cert, VerifyCerts: listOf(cfg.VerifyCerts), Policy: cfg.Policy})
 	}
 	w := c.App.Writer
 	or := func(s, unset string) string {

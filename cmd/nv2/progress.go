@@ -27,9 +27,9 @@ func copyProgress(c *cli.Context, asJSON bool) (progress func(registry.CopyEvent
 		return nil, func() {}
 	}
 	bar := progressbar.NewOptions64(0,
-		progressbar.OptionSetWriter(f), progressbar.OptionShowBytes(true), progressbar.OptionSetWidth(30),
+		progressbar.OptionSetWriter(f), progressbar.OptionShowBytes(true), progressbar.OptionShowCount(), progressbar.OptionSetWidth(30),
 		progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionClearOnFinish(),
-		progressbar.OptionSetDescription("copying"))
+		progressbar.OptionSetDescription("blobs 0/0"))
 	var total int64
 	var started, finished int
 	describe := func() { bar.Describe(fmt.Sprintf("blobs %d/%d", finished, started)) }

@@ -18,7 +18,7 @@ func certCommand() *cli.Command {
 			{
 				Name:      "generate",
 				Usage:     "generate a key and certificate (chain) for 'nv2 sign'",
-				ArgsUsage: " ",
+				ArgsUsage: "--name NAME",
 				Description: "Writes NAME.key (mode 0600) and NAME.crt into --out. With --ca, also a CA\n" +
 					"(NAME-ca.key, NAME-ca.crt) that issued the signing certificate; NAME.crt\n" +
 					"then holds the chain, leaf first. For tests and demos: production keys\n" +

@@ -18,7 +18,7 @@ func certAddCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "add",
 		Usage:     "add certificates to a trust store",
-		ArgsUsage: "FILE...",
+		ArgsUsage: "--store NAME FILE...",
 		Description: "Copies PEM certificate files into the trust store --type:--store, in\n" +
 			"$XDG_CONFIG_HOME/nv2/truststore/x509/TYPE/NAME/, where a trust policy's\n" +
 			"trustStores entry \"TYPE:NAME\" finds them.\n\n" +
@@ -32,7 +32,7 @@ func certDeleteCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "delete",
 		Usage:     "remove certificates, or a whole trust store",
-		ArgsUsage: "[FILE...]",
+		ArgsUsage: "--store NAME [FILE...]",
 		Description: "Removes the named certificate files (as 'nv2 cert list' shows them) from the\n" +
 			"trust store --type:--store, or with no FILE the whole store. A trust policy\n" +
 			"that still names the store then fails until you add certificates again.\n\n" +

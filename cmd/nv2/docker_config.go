@@ -29,7 +29,9 @@ func dockerConfigCommand() *cli.Command {
 				Name:  "set",
 				Usage: "set the signing key and certificate, and the trust used on pull",
 				Description: "Sets only what is given; each file is checked first. --verify-cert\n" +
-					"(certificates trusted directly) and --policy (a trust policy) replace each other.",
+					"(certificates trusted directly) and --policy (a trust policy) replace each other.\n\n" +
+					"   docker nv2 config set --key signer.key --cert signer.crt\n" +
+					"   docker nv2 config set --verify-cert ca.crt",
 				Flags: []cli.Flag{
 					&cli.StringFlag{Name: "key", Usage: "private key `FILE` that push signs with"},
 					&cli.StringFlag{Name: "cert", Usage: "certificate chain `FILE` of the key (leaf first)"},
@@ -40,13 +42,18 @@ func dockerConfigCommand() *cli.Command {
 				Action: runConfigSet,
 			},
 			{
-				Name:   "enable",
-				Usage:  "make push sign, pull verify, and other docker commands pass through",
+				Name:  "enable",
+				Usage: "make push sign, pull verify, and other docker commands pass through",
+				Description: "Turns the plugin on: push signs what docker pushed, pull verifies before\n" +
+					"docker pulls, and other commands go to docker.\n\n" +
+					"   docker nv2 config enable",
 				Action: func(c *cli.Context) error { return setEnabled(c, true) },
 			},
 			{
-				Name:   "disable",
-				Usage:  "turn push, pull and docker pass-through off (nv2's own commands still work)",
+				Name:  "disable",
+				Usage: "turn push, pull and docker pass-through off (nv2's own commands still work)",
+				Description: "Turns push, pull and pass-through off; nv2's own commands still work.\n\n" +
+					"   docker nv2 config disable",
 				Action: func(c *cli.Context) error { return setEnabled(c, false) },
 			},
 		},

@@ -448,6 +448,19 @@ func TestShellCompletion(t *testing.T) {
 	if err != nil || strings.TrimSpace(string(out)) != "verify" {
 		t.Fatalf("bash completion of 'nv2 ve' gave %q (%v)", out, err)
 	}
+	// Flags complete too, after the command path and after a reference.
+	for words, want := range map[string]string{
+		"nv2 sign --k":             "--key",
+		"nv2 cert add --st":        "--store",
+		"nv2 verify ./app:v1 --po": "--policy",
+	} {
+		w := strings.Fields(words)
+		cmd := exec.Command(bash, "-c", fmt.Sprintf("%s\nCOMP_WORDS=(%s); COMP_CWORD=%d; _nv2_complete; echo \"${COMPREPLY[@]}\"", script, words, len(w)-1))
+		cmd.Env = append(c.env, "PATH="+filepath.Dir(nv2Bin)+":"+os.Getenv("PATH"))
+		if out, err := cmd.CombinedOutput(); err != nil || strings.TrimSpace(string(out)) != want {
+			t.Errorf("bash completion of %q gave %q (%v), want %s", words, out, err, want)
+		}
+	}
 	c.must(exitUsage, "completion", "fish")
 }
 

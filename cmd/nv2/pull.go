@@ -13,7 +13,7 @@ func pullCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "pull",
 		Usage:     "verify an artifact, then copy exactly what verified into an OCI image layout",
-		ArgsUsage: "REF",
+		ArgsUsage: "--to-oci-layout DIR[:tag] REF",
 		Description: "Verifies REF as 'nv2 verify' does and, only when it verifies, copies the\n" +
 			"digest that verified (the tag is not resolved again) with its signatures and\n" +
 			"other referrers into the OCI image layout DIR, tagged with DIR's tag or else\n" +

@@ -11,7 +11,7 @@ func signCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "sign",
 		Usage:     "sign an artifact and store the signature beside it",
-		ArgsUsage: "REF | --manifest FILE",
+		ArgsUsage: "--key FILE --cert FILE REF | --manifest FILE --signature-out SIG",
 		Description: "Signs the manifest REF resolves to and pushes the signature as an OCI 1.1\n" +
 			"referrer of it. A tag is resolved once; the digest is what gets signed.\n\n" +
 			"Offline, before anything is pushed: --oci-layout signs an image in a local OCI\n" +

@@ -130,6 +130,8 @@ func adviseText(prog string, err error) (string, int) {
 	switch {
 	case errors.As(err, &file) && file.Role == flows.RoleManifest && errors.Is(err, registry.ErrMediaType):
 		return fmt.Sprintf("--manifest %v: pass --media-type TYPE with the manifest's media type", file.Err), exitUsage
+	case errors.As(err, &file) && errors.As(err, &exists):
+		return fmt.Sprintf("%s: %s: pass --force to overwrite it", fileFlags[file.Role], errorText(file.Err)), 0
 	case errors.As(err, &file):
 		return fmt.Sprintf("%s: %s", fileFlags[file.Role], errorText(file.Err)), 0
 	case errors.As(err, &push) && push.Resumable:

@@ -31,6 +31,7 @@ func signCommand() *cli.Command {
 			&cli.StringFlag{Name: "media-type", Usage: "the media `TYPE` of the --manifest file, when it has no mediaType field"},
 			&cli.BoolFlag{Name: "signature-only", Usage: "write the envelope to --signature-out and push nothing"},
 			&cli.StringFlag{Name: "signature-out", Usage: "write the signature envelope to `SIG` (JWS JSON) as well"},
+			&cli.BoolFlag{Name: "force", Usage: "let --signature-out replace an existing file"},
 			outputFlag(),
 		}, registryFlags()...),
 		Action: runSign,
@@ -68,7 +69,7 @@ func signOptions(c *cli.Context) (opts flows.SignOptions, err error) {
 		return opts, usageErrorf("'%s' needs --key FILE and --cert FILE (make a test pair with '%s cert generate')", c.Command.HelpName, c.App.Name)
 	}
 	manifestFile, sigOut := c.String("manifest"), c.String("signature-out")
-	opts = flows.SignOptions{SignatureOut: sigOut, SignatureOnly: c.Bool("signature-only"), Expiry: c.Duration("expiry"),
+	opts = flows.SignOptions{SignatureOut: sigOut, SignatureOnly: c.Bool("signature-only"), Overwrite: c.Bool("force"), Expiry: c.Duration("expiry"),
 		SigningAgent: "nv2/" + version, JournalDir: flows.DefaultJournalDir()}
 	if manifestFile != "" {
 		switch {

@@ -57,7 +57,7 @@ type generateResult struct {
 
 func runCertGenerate(c *cli.Context) error {
 	if c.NArg() != 0 {
-		return usageErrorf("'nv2 cert generate' takes no arguments; use --name and --out")
+		return usageErrorf("'%s' takes no arguments; use --name and --out", c.Command.HelpName)
 	}
 	asJSON, err := jsonOutput(c)
 	if err != nil {

@@ -48,7 +48,7 @@ func runPull(c *cli.Context) error {
 	}
 	// Not Required in the flag: urfave/cli would make a missing one exit 1.
 	if c.String("to-oci-layout") == "" {
-		return usageErrorf("'nv2 pull' needs --to-oci-layout DIR[:tag]: where to put what verifies")
+		return usageErrorf("'%s' needs --to-oci-layout DIR[:tag]: where to put what verifies", c.Command.HelpName)
 	}
 	dst, err := registry.ParseLayoutReference(c.String("to-oci-layout"))
 	if err != nil {

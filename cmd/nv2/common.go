@@ -13,6 +13,7 @@ import (
 
 	"github.com/nv2-signing/nv2/pkg/flows"
 	"github.com/nv2-signing/nv2/pkg/registry"
+	"github.com/nv2-signing/nv2/pkg/trust"
 )
 
 // Flags shared by the commands that talk to a registry.
@@ -148,6 +149,16 @@ func parseAnnotations(values []string) (map[string]string, error) {
 		out[k] = v
 	}
 	return out, nil
+}
+
+// formatAndConfig reads what the trust configuration commands take:
+// --output, and the configuration folder.
+func formatAndConfig(c *cli.Context) (asJSON bool, cfg trust.Config, err error) {
+	if asJSON, err = jsonOutput(c); err != nil {
+		return false, cfg, err
+	}
+	cfg, err = trust.DefaultConfig()
+	return asJSON, cfg, err
 }
 
 // refAndFormat reads what most commands take: one reference and --output.

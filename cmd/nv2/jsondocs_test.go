@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"sort"
 	"strings"
 	"testing"
 
@@ -125,7 +124,7 @@ func sameShape(doc, got any, at string) []string {
 			return nil // a map of any keys, such as annotations
 		}
 		var diffs []string
-		for _, k := range keys(d) {
+		for _, k := range sortedKeys(d) {
 			if _, ok := g[k]; !ok && !strings.Contains(k, ".") {
 				diffs = append(diffs, fmt.Sprintf("%s.%s: documented, missing from the output", at, k))
 				continue
@@ -134,7 +133,7 @@ func sameShape(doc, got any, at string) []string {
 				diffs = append(diffs, sameShape(d[k], g[k], at+"."+k)...)
 			}
 		}
-		for _, k := range keys(g) {
+		for _, k := range sortedKeys(g) {
 			if _, ok := d[k]; !ok && !strings.Contains(k, ".") {
 				diffs = append(diffs, fmt.Sprintf("%s.%s: in the output, not documented", at, k))
 			}
@@ -158,13 +157,4 @@ func sameShape(doc, got any, at string) []string {
 		}
 	}
 	return nil
-}
-
-func keys(m map[string]any) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

@@ -63,15 +63,11 @@ func runPolicyImport(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	asJSON, err := jsonOutput(c)
+	asJSON, cfg, err := formatAndConfig(c)
 	if err != nil {
 		return err
 	}
 	data, err := os.ReadFile(file)
-	if err != nil {
-		return err
-	}
-	cfg, err := trust.DefaultConfig()
 	if err != nil {
 		return err
 	}
@@ -121,11 +117,7 @@ func missingStores(cfg trust.Config, doc *trust.PolicyDocument) []string {
 }
 
 func runPolicyShow(c *cli.Context) error {
-	asJSON, err := jsonOutput(c)
-	if err != nil {
-		return err
-	}
-	cfg, err := trust.DefaultConfig()
+	asJSON, cfg, err := formatAndConfig(c)
 	if err != nil {
 		return err
 	}

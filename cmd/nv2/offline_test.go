@@ -345,7 +345,7 @@ func TestSignManifestMediaType(t *testing.T) {
 
 	sign(exitUsage, "--manifest", withType, "--media-type", ocispec.MediaTypeImageIndex)
 	sign(exitUsage, "--manifest", bareFile, "--media-type", "text/plain")
-	sign(0, "--manifest", withType, "--media-type", ocispec.MediaTypeImageManifest)
+	sign(0, "--manifest", withType, "--media-type", ocispec.MediaTypeImageManifest, "--force") // sig exists: replace it
 	for _, args := range [][]string{
 		{"sign", "--key", key, "--cert", cert, "--manifest", withType},                                  // nowhere to write
 		{"sign", "--key", key, "--cert", cert, "--manifest", withType, "--signature-out", sig, "x/y:z"}, // REF too

@@ -148,23 +148,14 @@ func writeAtomic(path string, b []byte) error {
 }
 
 // emptyOrCreating reports whether the folder dir, which has no oci-layout
-// file, is empty or a layout another nv2 writer is creating. The lock file
-// comes first in a layout nv2 creates, so once it is there the creator's lock
-// is waited for, and dir then holds the finished layout.
+// file, is empty or a layout an nv2 writer is creating: one holding the lock
+// file, which nv2 makes first. Such a layout is completed under that lock by
+// whoever writes next.
 func emptyOrCreating(dir string) bool {
 	entries, _ := os.ReadDir(dir)
 	if len(entries) == 0 {
 		return true
 	}
-	lock := filepath.Join(dir, LayoutLockFile)
-	if _, err := os.Stat(lock); err != nil {
-		return false
-	}
-	lk := flock.New(lock)
-	if err := lk.RLock(); err != nil {
-		return false
-	}
-	lk.Unlock()
-	_, err := os.Stat(filepath.Join(dir, ocispec.ImageLayoutFile))
+	_, err := os.Stat(filepath.Join(dir, LayoutLockFile))
 	return err == nil
 }

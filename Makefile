@@ -12,7 +12,7 @@ STATICCHECK_VERSION := v0.8.2
 
 export NV2_CACHE
 
-.PHONY: all build test test-unit fuzz lint demo bench concurrency install-docker-plugin clean
+.PHONY: all build test test-unit fuzz lint demo bench bench-blob concurrency install-docker-plugin clean
 
 all: build
 
@@ -53,6 +53,11 @@ demo: build
 
 bench: build
 	scripts/bench.sh
+
+# bench-blob signs and verifies a 4 GiB file (BLOB_SIZE) beside sha256sum and
+# sha384sum of it: time, throughput and peak RSS.
+bench-blob: build
+	scripts/bench-blob.sh
 
 # concurrency runs 20 `nv2 sign` processes at once on one image of a real CNCF
 # distribution registry process (NV2_REGISTRY_PORT, default 5001) and checks

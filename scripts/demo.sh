@@ -85,6 +85,10 @@ expect 4 "$nv2" verify --cert "$work/keys/someone-else.example.crt" net-monitor:
 chapter "An unsigned image has no signature: exit 3"
 expect 3 "$nv2" verify --cert "$work/keys/wabbit-networks.io.crt" unsigned:v1
 
+chapter "Any file: a detached signature in the Notary Project's blob format"
+# shellcheck source=/dev/null
+. scripts/demo-blob.sh
+
 if [ -f scripts/demo-offline.sh ]; then
   chapter "Offline: build, sign without a registry, push later, pull verified"
   # shellcheck source=/dev/null

@@ -76,7 +76,7 @@ func runCertDelete(c *cli.Context) error {
 // changeStore runs change on the trust store the flags name with the
 // arguments, and reports the files changed.
 func changeStore(c *cli.Context, verb string, change func(trust.Config, string, string, []string) ([]string, error)) error {
-	asJSON, cfg, err := formatAndConfig(c)
+	cfg, asJSON, err := configAndFormat(c)
 	if err != nil {
 		return err
 	}
@@ -107,7 +107,7 @@ type listEntry struct {
 }
 
 func runCertList(c *cli.Context) error {
-	asJSON, cfg, err := formatAndConfig(c)
+	cfg, asJSON, err := configAndFormat(c)
 	if err != nil {
 		return err
 	}

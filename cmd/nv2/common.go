@@ -31,12 +31,12 @@ func registryFlags() []cli.Flag {
 
 // Flags shared by the commands that decide trust.
 func trustFlags() []cli.Flag {
-	return []cli.Flag{
+	return append([]cli.Flag{
 		&cli.StringSliceFlag{Name: "cert", Aliases: []string{"c"}, Usage: "trust the certificate(s) in `FILE` directly: a signer's, or a CA's (repeatable)"},
 		&cli.StringFlag{Name: "policy", Usage: "use the trust policy in `FILE` instead of the configured one"},
 		&cli.StringSliceFlag{Name: "annotation", Aliases: []string{"a"}, Usage: "require signed metadata `KEY=VALUE` (repeatable)"},
 		&cli.IntFlag{Name: "max-signatures", Value: 50, Usage: "check at most this many signatures of one artifact (trusted-looking ones first)"},
-	}
+	}, revocationFlags()...)
 }
 
 type name string
@@ -151,23 +151,28 @@ func parseAnnotations(values []string) (map[string]string, error) {
 	return out, nil
 }
 
-// formatAndConfig reads what the trust configuration commands take:
-// --output, and the configuration folder.
-func formatAndConfig(c *cli.Context) (asJSON bool, cfg trust.Config, err error) {
-	if asJSON, err = jsonOutput(c); err != nil {
-		return false, cfg, err
-	}
-	cfg, err = trust.DefaultConfig()
-	return asJSON, cfg, err
-}
-
 // refAndFormat reads what most commands take: one reference and --output.
 func refAndFormat(c *cli.Context) (raw string, asJSON bool, err error) {
-	if raw, err = oneArg(c, "reference"); err != nil {
+	return argAndFormat(c, "reference")
+}
+
+// argAndFormat reads the command's one argument (what it is) and --output.
+func argAndFormat(c *cli.Context, what string) (arg string, asJSON bool, err error) {
+	if arg, err = oneArg(c, what); err != nil {
 		return "", false, err
 	}
 	asJSON, err = jsonOutput(c)
-	return raw, asJSON, err
+	return arg, asJSON, err
+}
+
+// configAndFormat reads --output and finds nv2's configuration folder.
+func configAndFormat(c *cli.Context) (trust.Config, bool, error) {
+	asJSON, err := jsonOutput(c)
+	if err != nil {
+		return trust.Config{}, false, err
+	}
+	cfg, err := trust.DefaultConfig()
+	return cfg, asJSON, err
 }
 
 // oneArg returns the command's single positional argument.

@@ -8,7 +8,6 @@ package main
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"slices"
@@ -142,12 +141,4 @@ func passThrough(p *pluginContext, args []string) error {
 		return err
 	}
 	return withCode(code, errors.New("")) // docker has said why
-}
-
-// checkEnabled refuses command (push or pull) while the plugin is disabled.
-func checkEnabled(cfg *dockerplugin.Config, command, plain string) error {
-	if cfg.Enabled {
-		return nil
-	}
-	return fmt.Errorf("'docker nv2 %s' needs the plugin enabled: run 'docker nv2 config enable' (or '%s' to skip nv2)", command, plain)
 }

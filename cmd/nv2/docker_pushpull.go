@@ -45,22 +45,18 @@ func dockerPullCommand() *cli.Command {
 			&cli.StringFlag{Name: "platform", Usage: "pull this platform's image (docker pull --platform)"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no docker pull progress (docker pull --quiet)"},
 			outputFlag(),
-		}, registryFlags()...),
+		}, append(revocationFlags(), registryFlags()...)...),
 		Action: runDockerPull,
 	}
 }
 
 func runDockerPush(c *cli.Context) error {
-	raw, asJSON, err := refAndFormat(c)
+	raw, p, cfg, err := enabledPlugin(c)
 	if err != nil {
 		return err
 	}
-	p := pluginOf(c)
-	cfg, _, err := p.config()
+	asJSON, err := jsonOutput(c)
 	if err != nil {
-		return err
-	}
-	if err := checkEnabled(cfg, "push", "docker push"); err != nil {
 		return err
 	}
 	if err := cfg.CheckSigner(); err != nil {
@@ -109,16 +105,12 @@ func runDockerPush(c *cli.Context) error {
 }
 
 func runDockerPull(c *cli.Context) error {
-	raw, asJSON, err := refAndFormat(c)
+	raw, p, cfg, err := enabledPlugin(c)
 	if err != nil {
 		return err
 	}
-	p := pluginOf(c)
-	cfg, _, err := p.config()
+	asJSON, err := jsonOutput(c)
 	if err != nil {
-		return err
-	}
-	if err := checkEnabled(cfg, "pull", "docker pull"); err != nil {
 		return err
 	}
 	if err := cfg.CheckTrust(); err != nil {
@@ -195,4 +187,22 @@ func signerAdvice(err error) error {
 func trustAdvice(err error) error {
 	return fmt.Errorf("%w: run 'docker nv2 config set --verify-cert FILE' (repeatable: "+
 		"the signers' or their CAs' certificates) or 'docker nv2 config set --policy FILE' (a trust policy)", err)
+}
+
+// enabledPlugin reads the image argument of push or pull and the plugin's
+// settings, refusing while the plugin is disabled.
+func enabledPlugin(c *cli.Context) (string, *pluginContext, *dockerplugin.Config, error) {
+	raw, err := oneArg(c, "image")
+	if err != nil {
+		return "", nil, nil, err
+	}
+	p := pluginOf(c)
+	cfg, _, err := p.config()
+	if err != nil {
+		return "", nil, nil, err
+	}
+	if !cfg.Enabled {
+		return "", nil, nil, fmt.Errorf("'docker nv2 %s' needs the plugin enabled: run 'docker nv2 config enable' (or 'docker %[1]s' to skip nv2)", c.Command.Name)
+	}
+	return raw, p, cfg, nil
 }

@@ -41,12 +41,12 @@ func TestMain(m *testing.M) {
 
 // cliUser is one user's environment: their own config folder and docker config.
 type cliUser struct {
-	t   *testing.T
+	t   testing.TB
 	env []string
 	dir string
 }
 
-func newCLI(t *testing.T, extraEnv ...string) *cliUser {
+func newCLI(t testing.TB, extraEnv ...string) *cliUser {
 	t.Helper()
 	dir := t.TempDir()
 	env := []string{
@@ -76,7 +76,7 @@ func (c *cliUser) must(want int, args ...string) result {
 
 // execute runs program with args in env and returns what it printed and
 // its exit code.
-func execute(t *testing.T, program string, env []string, args ...string) result {
+func execute(t testing.TB, program string, env []string, args ...string) result {
 	t.Helper()
 	cmd := exec.Command(program, args...)
 	cmd.Env = env
@@ -94,7 +94,7 @@ func execute(t *testing.T, program string, env []string, args ...string) result 
 }
 
 // expectExit fails the test unless r ended with the exit code want.
-func expectExit(t *testing.T, want int, r result, name string, args []string) result {
+func expectExit(t testing.TB, want int, r result, name string, args []string) result {
 	t.Helper()
 	if r.code != want {
 		t.Fatalf("%s %s: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", name, strings.Join(args, " "), r.code, want, r.stdout, r.stderr)
@@ -208,7 +208,7 @@ func TestJSONCarriesTheSameFactsAsText(t *testing.T) {
 	c.must(exitNotVerified, "verify", "--cert", cert, "--annotation", "build=8", ref)
 }
 
-func decode(t *testing.T, s string, v any) {
+func decode(t testing.TB, s string, v any) {
 	t.Helper()
 	if err := json.Unmarshal([]byte(s), v); err != nil {
 		t.Fatalf("output is not JSON: %v\n%s", err, s)

@@ -131,7 +131,9 @@ func adviseText(prog string, err error) (string, int) {
 	case errors.As(err, &file) && file.Role == flows.RoleManifest && errors.Is(err, registry.ErrMediaType):
 		return fmt.Sprintf("--manifest %v: pass --media-type TYPE with the manifest's media type", file.Err), exitUsage
 	case errors.As(err, &file) && errors.As(err, &exists):
-		return fmt.Sprintf("%s: %s: pass --force to overwrite it", fileFlags[file.Role], errorText(file.Err)), 0
+		return fmt.Sprintf("%s: %v: pass --force to overwrite it", fileFlags[file.Role], exists), 0
+	case errors.As(err, &file) && file.Role == flows.RoleBlob:
+		return fmt.Sprintf("%s file: %s", file.Role, errorText(file.Err)), 0
 	case errors.As(err, &file):
 		return fmt.Sprintf("%s: %s", fileFlags[file.Role], errorText(file.Err)), 0
 	case errors.As(err, &push) && push.Resumable:
@@ -149,6 +151,13 @@ func adviseText(prog string, err error) (string, int) {
 	case errors.Is(err, trust.ErrNoPolicy):
 		return fmt.Sprintf("%v: pass --cert FILE to trust a certificate directly, or set up trust once:\n"+
 			"  %[2]s cert add --store NAME CERT_FILE\n  %[2]s policy import POLICY_FILE\n(see '%[2]s policy --help' for the format)", err, prog), 0
+	case errors.Is(err, trust.ErrNoBlobPolicyFile):
+		return fmt.Sprintf("%v: pass --cert FILE to trust a certificate directly, or set up trust once:\n"+
+			"  %[2]s cert add --store NAME CERT_FILE\n  %[2]s blob policy import POLICY_FILE\n(see '%[2]s blob policy --help' for the format)", err, prog), 0
+	case errors.Is(err, trust.ErrNoBlobPolicy):
+		return fmt.Sprintf("%v: name one with --policy-name (see '%s blob policy show'), or mark one \"globalPolicy\": true", err, prog), 0
+	case errors.Is(err, flows.ErrTimestampUnavailable):
+		return err.Error() + ": sign without --timestamp-url", 0
 	case errors.As(err, &defReg):
 		return fmt.Sprintf("%v: %s=%q is not host[:port][/namespace]: %s", registry.ErrInvalidReference, envRegistry, defReg.Value, defReg.Reason), exitUsage
 	}

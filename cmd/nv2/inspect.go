@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"io"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/nv2-signing/nv2/pkg/flows"
+	"github.com/nv2-signing/nv2/pkg/trust"
 )
 
 func inspectCommand() *cli.Command {
@@ -16,12 +18,14 @@ func inspectCommand() *cli.Command {
 		ArgsUsage: "REF",
 		Description: "Shows each signature of REF: digest, algorithm, signing time, expiry,\n" +
 			"signed metadata, and each certificate of its chain. It checks each\n" +
-			"envelope's integrity but makes no trust decision: use 'nv2 verify' for that.\n\n" +
+			"envelope's integrity but makes no trust decision: use 'nv2 verify' for that.\n" +
+			"It also checks the revocation of each chain's certificates (OCSP, then CRLs)\n" +
+			"and says what it found, unless --revocation skip.\n\n" +
 			"   nv2 inspect registry.example/net-monitor:v1",
 		Flags: append([]cli.Flag{
 			&cli.BoolFlag{Name: "oci-layout", Usage: "REF is a local OCI image layout PATH[:tag|@digest]"},
 			outputFlag(),
-		}, registryFlags()...),
+		}, append(revocationFlags(), registryFlags()...)...),
 		Action: runInspect,
 	}
 }
@@ -40,6 +44,8 @@ type inspectSignature struct {
 	SigningAgent string            `json:"signingAgent"`
 	Annotations  map[string]string `json:"signedMetadata"`
 	Certificates []certificate     `json:"certificates"`
+	// Revocation is what the revocation check found for the certificates.
+	Revocation []revocationReport `json:"revocation"`
 	// Error says why the signature could not be read or is not intact.
 	Error string `json:"error"`
 }
@@ -49,10 +55,18 @@ func runInspect(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	if a := c.String("revocation"); a != "" {
+		if _, err := trust.ParseRevocationAction(a); err != nil {
+			return usageErrorf("--revocation: %v", err)
+		}
+	}
 	return withClient(c, func(ctx context.Context, client *flows.Client) error {
 		found, err := client.Inspect(ctx, flows.Location{Ref: raw, Layout: c.Bool("oci-layout")})
 		if err != nil {
 			return err
+		}
+		if opts := revocationOptions(c); opts.Action != "skip" {
+			flows.CheckRevocation(ctx, opts.Checker(), found)
 		}
 		res := inspectResult{Reference: found.Reference, Subject: toDescriptor(found.Subject), Signatures: []inspectSignature{}}
 		for _, sig := range found.Signatures {
@@ -67,39 +81,48 @@ func runInspect(c *cli.Context) error {
 			printf(w, "  no signatures\n")
 		}
 		for _, s := range res.Signatures {
-			printf(w, "└── signature %s\n", s.Digest)
-			if s.Error != "" {
-				printf(w, "    error: %s\n", s.Error)
-				continue
-			}
-			printf(w, "    algorithm:     %s\n", s.Algorithm)
-			printf(w, "    signing time:  %s\n", formatTime(*s.SigningTime))
-			exp := "never"
-			if s.Expiry != nil {
-				exp = formatTime(*s.Expiry)
-			}
-			printf(w, "    expiry:        %s\n", exp)
-			if s.SigningAgent != "" {
-				printf(w, "    signing agent: %s\n", s.SigningAgent)
-			}
-			for _, k := range sortedKeys(s.Annotations) {
-				printf(w, "    metadata:      %s=%s\n", k, s.Annotations[k])
-			}
-			for i, cert := range s.Certificates {
-				printf(w, "    certificate %d:\n", i)
-				printf(w, "      subject:    %s\n", cert.Subject)
-				printf(w, "      issuer:     %s\n", cert.Issuer)
-				printf(w, "      valid:      %s to %s\n", formatTime(cert.NotBefore), formatTime(cert.NotAfter))
-				printf(w, "      sha256:     %s\n", cert.Thumbprint)
-			}
+			s.printText(w)
 		}
 		return nil
 	})
 }
 
+// printText prints one signature as inspect shows it.
+func (s inspectSignature) printText(w io.Writer) {
+	printf(w, "└── signature %s\n", s.Digest)
+	if s.Error != "" {
+		printf(w, "    error: %s\n", s.Error)
+		return
+	}
+	printf(w, "    algorithm:     %s\n", s.Algorithm)
+	printf(w, "    signing time:  %s\n", formatTime(*s.SigningTime))
+	exp := "never"
+	if s.Expiry != nil {
+		exp = formatTime(*s.Expiry)
+	}
+	printf(w, "    expiry:        %s\n", exp)
+	if s.SigningAgent != "" {
+		printf(w, "    signing agent: %s\n", s.SigningAgent)
+	}
+	for _, k := range sortedKeys(s.Annotations) {
+		printf(w, "    metadata:      %s=%s\n", k, s.Annotations[k])
+	}
+	for i, cert := range s.Certificates {
+		printf(w, "    certificate %d:\n", i)
+		printf(w, "      subject:    %s\n", cert.Subject)
+		printf(w, "      issuer:     %s\n", cert.Issuer)
+		printf(w, "      valid:      %s to %s\n", formatTime(cert.NotBefore), formatTime(cert.NotAfter))
+		printf(w, "      sha256:     %s\n", cert.Thumbprint)
+	}
+	if len(s.Revocation) > 0 {
+		printf(w, "    revocation:\n")
+		printRevocation(w, "      ", s.Revocation)
+	}
+}
+
 // toInspectSignature renders one signature Inspect read.
 func toInspectSignature(sig flows.InspectedSignature) inspectSignature {
-	s := inspectSignature{Digest: sig.Descriptor.Digest.String(), Annotations: map[string]string{}, Certificates: []certificate{}}
+	s := inspectSignature{Digest: sig.Descriptor.Digest.String(), Annotations: map[string]string{}, Certificates: []certificate{}, Revocation: []revocationReport{}}
 	if sig.Err != nil {
 		s.Error = sig.Err.Error()
 		return s
@@ -113,5 +136,6 @@ func toInspectSignature(sig flows.InspectedSignature) inspectSignature {
 	}
 	s.Annotations = orEmpty(env.Payload.TargetArtifact.Annotations)
 	s.Certificates = toCertificates(env.Chain)
+	s.Revocation = listOf(toRevocationReports(sig.Revocation))
 	return s
 }

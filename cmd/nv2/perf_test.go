@@ -42,14 +42,17 @@ func (c *cliUser) counted(reg *testregistry.Registry, want int, args ...string) 
 // the referrers API, sign takes 5 requests whether or not the repository
 // holds the config blob (resolve, referrers probe, config and envelope
 // single-POST uploads, manifest) and writes no tag; verify takes 4 by tag
-// and 3 by digest. Without it (CNCF distribution), sign takes 10 (the
-// resolve, then 9 to push: the config and envelope each take a POST and a
-// PUT, and the referrers index is read, written and read again to protect
-// concurrent signers) and verify 5 by tag.
+// in 4 sequential levels (resolve, list, manifest, envelope) and 4 by
+// digest in 3 levels (the artifact's descriptor, which the payload's must
+// match, is read beside the list). Without it (CNCF distribution), sign
+// takes 10 (the resolve, then 9 to push: the config and envelope each take
+// a POST and a PUT, and the referrers index is read, written and read again
+// to protect concurrent signers) and verify 5 by tag (the list is a
+// referrers GET, then the index).
 func TestCLIRequestCounts(t *testing.T) {
-	limits := map[testregistry.Kind]struct{ signFirst, sign, verifyTag, verifyDigest int }{
-		testregistry.GGCR:         {signFirst: 5, sign: 5, verifyTag: 4, verifyDigest: 3},
-		testregistry.Distribution: {signFirst: 10, sign: 10, verifyTag: 5, verifyDigest: 4},
+	limits := map[testregistry.Kind]struct{ signFirst, sign, verifyTag, verifyDigest, digestLevels int }{
+		testregistry.GGCR:         {signFirst: 5, sign: 5, verifyTag: 4, verifyDigest: 4, digestLevels: 3},
+		testregistry.Distribution: {signFirst: 10, sign: 10, verifyTag: 5, verifyDigest: 5, digestLevels: 4},
 	}
 	for _, kind := range testregistry.Kinds {
 		t.Run(string(kind), func(t *testing.T) {
@@ -76,8 +79,12 @@ func TestCLIRequestCounts(t *testing.T) {
 			}
 			_, n, _ = c.counted(reg, 0, "verify", "--cert", cert, "net-monitor:v1")
 			check("verify by tag", n, lim.verifyTag)
+			reg.SetDelay(20 * time.Millisecond) // parallel requests must arrive within it to share a level
 			_, n, _ = c.counted(reg, 0, "verify", "--cert", cert, "net-monitor@"+img.Digest.String())
 			check("verify by digest", n, lim.verifyDigest)
+			if l := reg.Levels(); l > lim.digestLevels {
+				t.Errorf("verify by digest took %d sequential round-trip levels, limit %d: %v", l, lim.digestLevels, reg.Requests())
+			}
 			if kind == testregistry.GGCR {
 				if tags := repoTags(t, reg, "net-monitor"); len(tags) != 1 || tags[0] != "v1" {
 					t.Errorf("signing wrote tags on a registry with the referrers API: %v", tags)

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 
@@ -59,35 +60,17 @@ func policyCommand() *cli.Command {
 }
 
 func runPolicyImport(c *cli.Context) error {
-	file, err := oneArg(c, "policy file")
-	if err != nil {
-		return err
-	}
-	asJSON, cfg, err := formatAndConfig(c)
-	if err != nil {
-		return err
-	}
-	data, err := os.ReadFile(file)
-	if err != nil {
-		return err
-	}
-	doc, err := cfg.ImportPolicy(data)
-	if err != nil {
-		return withCode(exitError, wrapf(err, "%s was not imported", file))
-	}
-	out := policyImport{File: cfg.PolicyPath(), Policies: len(doc.TrustPolicies), Warnings: []string{}}
-	for _, ref := range missingStores(cfg, doc) {
-		out.Warnings = append(out.Warnings, fmt.Sprintf("trust store %s does not exist: add its certificates with '%s cert add --type %s --store %s FILE'",
-			ref, c.App.Name, strings.SplitN(ref, ":", 2)[0], strings.SplitN(ref, ":", 2)[1]))
-	}
-	if asJSON {
-		return writeJSON(c.App.Writer, out)
-	}
-	for _, w := range out.Warnings {
-		warnf(c, "%s", w)
-	}
-	printf(c.App.Writer, "Imported %d trust polic%s into %s\n", out.Policies, plural(out.Policies, "y", "ies"), out.File)
-	return nil
+	return importPolicy(c, "trust", func(cfg trust.Config, data []byte) (policyImport, []string, error) {
+		doc, err := cfg.ImportPolicy(data)
+		if err != nil {
+			return policyImport{}, nil, err
+		}
+		var stores []string
+		for _, p := range doc.TrustPolicies {
+			stores = append(stores, p.TrustStores...)
+		}
+		return policyImport{File: cfg.PolicyPath(), Policies: len(doc.TrustPolicies)}, stores, nil
+	})
 }
 
 // policyImport is what policy import reports.
@@ -97,27 +80,61 @@ type policyImport struct {
 	Warnings []string `json:"warnings"`
 }
 
-// missingStores lists, once each, the trust stores doc names that do not
-// exist in cfg.
-func missingStores(cfg trust.Config, doc *trust.PolicyDocument) []string {
+// importPolicy reads the policy file the command names and installs it in
+// the configured folder; install reports how many policies it holds, where
+// it went, and the trust stores it names, which are warned about when they
+// do not exist.
+func importPolicy(c *cli.Context, kind string, install func(trust.Config, []byte) (policyImport, []string, error)) error {
+	file, err := oneArg(c, "policy file")
+	if err != nil {
+		return err
+	}
+	cfg, asJSON, err := configAndFormat(c)
+	if err != nil {
+		return err
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return err
+	}
+	out, stores, err := install(cfg, data)
+	if err != nil {
+		return withCode(exitError, wrapf(err, "%s was not imported", file))
+	}
+	out.Warnings = []string{}
+	for _, ref := range missingStores(cfg, stores) {
+		typ, name, _ := strings.Cut(ref, ":")
+		out.Warnings = append(out.Warnings, fmt.Sprintf("trust store %s does not exist: add its certificates with '%s cert add --type %s --store %s FILE'", ref, c.App.Name, typ, name))
+	}
+	if asJSON {
+		return writeJSON(c.App.Writer, out)
+	}
+	for _, w := range out.Warnings {
+		warnf(c, "%s", w)
+	}
+	printf(c.App.Writer, "Imported %d %s polic%s into %s\n", out.Policies, kind, plural(out.Policies, "y", "ies"), out.File)
+	return nil
+}
+
+// missingStores lists, once each, the trust stores of stores ("type:name")
+// that do not exist in cfg.
+func missingStores(cfg trust.Config, stores []string) []string {
 	var out []string
 	seen := map[string]bool{}
-	for _, p := range doc.TrustPolicies {
-		for _, ref := range p.TrustStores {
-			if seen[ref] {
-				continue
-			}
-			seen[ref] = true
-			if _, err := cfg.Certificates(ref); errors.Is(err, trust.ErrNoStore) {
-				out = append(out, ref)
-			}
+	for _, ref := range stores {
+		if seen[ref] {
+			continue
+		}
+		seen[ref] = true
+		if _, err := cfg.Certificates(ref); errors.Is(err, trust.ErrNoStore) {
+			out = append(out, ref)
 		}
 	}
 	return out
 }
 
 func runPolicyShow(c *cli.Context) error {
-	asJSON, cfg, err := formatAndConfig(c)
+	cfg, asJSON, err := configAndFormat(c)
 	if err != nil {
 		return err
 	}
@@ -133,14 +150,19 @@ func runPolicyShow(c *cli.Context) error {
 	for _, p := range doc.TrustPolicies {
 		printf(w, "- %s\n", p.Name)
 		printf(w, "    scopes:     %v\n", p.RegistryScopes)
-		printf(w, "    level:      %s\n", p.SignatureVerification.Level)
-		for k, v := range p.SignatureVerification.Override {
-			printf(w, "    override:   %s=%s\n", k, v)
-		}
-		if len(p.TrustStores) > 0 {
-			printf(w, "    stores:     %v\n", p.TrustStores)
-			printf(w, "    identities: %v\n", p.TrustedIdentities)
-		}
+		printRule(w, p.SignatureVerification, p.TrustStores, p.TrustedIdentities)
 	}
 	return nil
+}
+
+// printRule prints what a trust policy entry, OCI or blob, trusts.
+func printRule(w io.Writer, sv trust.SignatureVerification, stores, ids []string) {
+	printf(w, "    level:      %s\n", sv.Level)
+	for _, k := range sortedKeys(sv.Override) {
+		printf(w, "    override:   %s=%s\n", k, sv.Override[k])
+	}
+	if len(stores) > 0 {
+		printf(w, "    stores:     %v\n", stores)
+		printf(w, "    identities: %v\n", ids)
+	}
 }

@@ -23,7 +23,11 @@ func verifyCommand() *cli.Command {
 			"Offline: --oci-layout verifies images in a local OCI image layout against the\n" +
 			"signatures stored there; --signature SIG --manifest FILE verifies a detached\n" +
 			"envelope (from 'nv2 sign --signature-out') against a manifest file. Neither\n" +
-			"uses the network. A trust policy covers them only with scope \"*\".\n\n" +
+			"uses a registry. A trust policy covers them only with scope \"*\".\n\n" +
+			"Revocation: unless the policy (or --revocation with --cert) skips it, each\n" +
+			"certificate of the signing chain is checked with OCSP, then CRLs, answers\n" +
+			"cached until their nextUpdate; --revocation-data DIR (from 'nv2 revocation\n" +
+			"fetch') checks with no network at all.\n\n" +
 			"Exit codes: 0 verified, 3 no signature found, 4 signatures found but none\n" +
 			"verified, 1 other errors, 2 usage. With several REFs the worst one wins.\n\n" +
 			"   nv2 verify --cert signer.crt registry.example/net-monitor:v1\n" +
@@ -90,7 +94,7 @@ func runVerify(c *cli.Context) error {
 // newVerifier builds the verifier from --cert, --policy, the docker
 // plugin's configured trust, or the configured trust policy, in that order.
 func newVerifier(c *cli.Context) (*trust.Verifier, error) {
-	opts := flows.TrustOptions{CertFiles: c.StringSlice("cert"), PolicyFile: c.String("policy")}
+	opts := flows.TrustOptions{CertFiles: c.StringSlice("cert"), PolicyFile: c.String("policy"), Revocation: revocationOptions(c)}
 	if len(opts.CertFiles) > 0 && opts.PolicyFile != "" {
 		return nil, usageErrorf("use --cert or --policy, not both")
 	}

@@ -38,6 +38,8 @@ type signatureReport struct {
 	Expiry      *time.Time        `json:"expiry"`
 	Annotations map[string]string `json:"annotations"`
 	Warnings    []string          `json:"warnings"`
+	// Revocation is what the revocation check found; empty when skipped.
+	Revocation []revocationReport `json:"revocation"`
 }
 
 type rejectedSignature struct {
@@ -77,6 +79,7 @@ func toVerifyResult(prog string, r flows.VerifyResult) verifyResult {
 		out.Signature = &signatureReport{
 			Digest: s.Digest.String(), Algorithm: string(env.Algorithm), Signer: env.Chain[0].Subject.String(),
 			SigningTime: env.SigningTime.UTC(), Annotations: orEmpty(env.Payload.TargetArtifact.Annotations), Warnings: listOf(s.Warnings),
+			Revocation: listOf(toRevocationReports(s.Revocation)),
 		}
 		if !env.Expiry.IsZero() {
 			exp := env.Expiry.UTC()
@@ -114,6 +117,10 @@ func (r *verifyResult) printText(c *cli.Context) {
 		for _, k := range sortedKeys(s.Annotations) {
 			printf(w, "  metadata:     %s=%s\n", k, s.Annotations[k])
 		}
+		if len(s.Revocation) > 0 {
+			printf(w, "  revocation:\n")
+			printRevocation(w, "    ", s.Revocation)
+		}
 		for _, warn := range s.Warnings {
 			printf(ew, "Warning: %s: %s\n", r.Reference, warn)
 		}
@@ -128,7 +135,7 @@ func (r *verifyResult) printText(c *cli.Context) {
 		case exitNoSignature:
 			printf(ew, "  sign it with '%s sign', or check that REF names the image you meant\n", c.App.Name)
 		case exitNotVerified:
-			for _, hint := range r.notVerifiedHints(c.App.Name) {
+			for _, hint := range r.notVerifiedHints(c.App.Name, strings.Contains(c.Command.HelpName, " blob ")) {
 				printf(ew, "  %s\n", hint)
 			}
 		}
@@ -137,7 +144,7 @@ func (r *verifyResult) printText(c *cli.Context) {
 
 // notVerifiedHints says what to do next for each distinct reason the
 // signatures were rejected, in the order they were tried.
-func (r *verifyResult) notVerifiedHints(prog string) []string {
+func (r *verifyResult) notVerifiedHints(prog string, blob bool) []string {
 	var hints []string
 	seen := map[string]bool{}
 	add := func(h string) {
@@ -147,7 +154,7 @@ func (r *verifyResult) notVerifiedHints(prog string) []string {
 		}
 	}
 	for _, rej := range r.Rejected {
-		add(rejectionHint(prog, rej.err))
+		add(rejectionHint(prog, blob, rej.err))
 	}
 	if r.Tried < r.Found {
 		add("only some signatures were tried: raise --max-signatures to try more")
@@ -155,8 +162,9 @@ func (r *verifyResult) notVerifiedHints(prog string) []string {
 	return hints
 }
 
-// rejectionHint is the next step for a signature rejected with err.
-func rejectionHint(prog string, err error) string {
+// rejectionHint is the next step for a signature rejected with err (of a
+// blob, with blob set).
+func rejectionHint(prog string, blob bool, err error) string {
 	var mismatch *trust.SubjectMismatchError
 	var ce *trust.CheckError
 	switch {
@@ -167,13 +175,21 @@ func rejectionHint(prog string, err error) string {
 	}
 	switch ce.Check {
 	case trust.CheckIntegrity:
+		if blob {
+			return "the file is not the one that was signed, or the signature is not a blob signature of it"
+		}
 		return fmt.Sprintf("a signature is damaged or breaks the signature format's rules: sign again with '%s sign'", prog)
 	case trust.CheckAuthenticTimestamp:
 		return fmt.Sprintf("a certificate of the signature is not valid now, or was not when it signed: sign again with a valid certificate ('%s cert generate' makes one)", prog)
 	case trust.CheckExpiry:
 		return fmt.Sprintf("the signature has expired: sign again with '%s sign', with a longer --expiry or none", prog)
+	case trust.CheckRevocation:
+		return revocationAdvice
 	case trust.CheckMetadata:
 		return fmt.Sprintf("the signature lacks the signed metadata --annotation requires: sign with '%s sign -a KEY=VALUE', or verify without it", prog)
+	}
+	if blob {
+		return fmt.Sprintf("the signer is not one your trust settings accept; check --cert or the blob trust policy ('%s blob policy show')", prog)
 	}
 	return fmt.Sprintf("no signature is from a signer your trust settings accept; check --cert or the trust policy ('%s policy show')", prog)
 }

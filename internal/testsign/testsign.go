@@ -22,6 +22,7 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	nvcrypto "github.com/nv2-signing/nv2/pkg/crypto"
+	"github.com/nv2-signing/nv2/pkg/signature"
 	"github.com/nv2-signing/nv2/pkg/spec"
 )
 
@@ -44,7 +45,7 @@ func Key(t testing.TB, bits int) stdcrypto.Signer {
 // LeafTemplate is a code signing certificate that follows every rule.
 func LeafTemplate(cn string) *x509.Certificate {
 	return &x509.Certificate{
-		Subject:               pkix.Name{CommonName: cn, Country: []string{"US"}, Province: []string{"WA"}, Organization: []string{"nv2 tests"}},
+		Subject:               pkix.Name{CommonName: cn},
 		KeyUsage:              x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning},
 		BasicConstraintsValid: true,
@@ -194,7 +195,7 @@ func (e *Envelope) Bytes(t testing.TB) []byte {
 		t.Fatal(err)
 	}
 	input := base64.RawURLEncoding.EncodeToString(protected) + "." + base64.RawURLEncoding.EncodeToString(e.Payload)
-	sig := jwsSign(t, e.Key, e.Alg, input)
+	sig := JWSSign(t, e.Key, e.Alg, input)
 	out, err := json.Marshal(map[string]any{
 		"protected": base64.RawURLEncoding.EncodeToString(protected),
 		"payload":   base64.RawURLEncoding.EncodeToString(e.Payload),
@@ -207,9 +208,10 @@ func (e *Envelope) Bytes(t testing.TB) []byte {
 	return out
 }
 
-// jwsSign signs input as JWS does with alg (by default the one that follows
-// key): RSASSA-PSS, or ECDSA with the r||s encoding.
-func jwsSign(t testing.TB, key stdcrypto.Signer, alg nvcrypto.Algorithm, input string) []byte {
+// JWSSign signs input as JWS does with alg (by default the one that follows
+// key): RSASSA-PSS, or ECDSA with the r||s encoding; independently of the
+// code under test.
+func JWSSign(t testing.TB, key stdcrypto.Signer, alg nvcrypto.Algorithm, input string) []byte {
 	t.Helper()
 	if alg == "" {
 		var err error
@@ -240,6 +242,31 @@ func jwsSign(t testing.TB, key stdcrypto.Signer, alg nvcrypto.Algorithm, input s
 	}
 	t.Fatalf("unsupported key %T", key)
 	return nil
+}
+
+// Signer is nv2's signer with new credentials made by nvcrypto.Generate
+// with opts (a common name is required).
+func Signer(t testing.TB, opts nvcrypto.GenerateOptions) (*signature.Signer, *nvcrypto.Credentials) {
+	t.Helper()
+	creds, err := nvcrypto.Generate(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := signature.NewSigner(creds.Key, creds.Chain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, creds
+}
+
+// Sign signs req with s.
+func Sign(t testing.TB, s *signature.Signer, req signature.SignRequest) []byte {
+	t.Helper()
+	env, err := s.Sign(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return env
 }
 
 // Thumbprints are the SHA-256 thumbprints of chain, for the manifest's hint.

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nv2-signing/nv2/internal/testsign"
 	nvcrypto "github.com/nv2-signing/nv2/pkg/crypto"
 )
 
@@ -46,25 +47,11 @@ func issue(t *testing.T, template, parent *x509.Certificate, pub stdcrypto.Publi
 	return cert
 }
 
-func leafTemplate(cn string) *x509.Certificate {
-	return &x509.Certificate{
-		Subject:               pkix.Name{CommonName: cn},
-		KeyUsage:              x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning},
-		BasicConstraintsValid: true,
-	}
-}
-
-func caTemplate(cn string, maxPathLen int) *x509.Certificate {
-	return &x509.Certificate{
-		Subject:               pkix.Name{CommonName: cn},
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-		MaxPathLen:            maxPathLen,
-		MaxPathLenZero:        maxPathLen == 0,
-	}
-}
+// The templates of certificates that follow every rule.
+var (
+	leafTemplate = testsign.LeafTemplate
+	caTemplate   = testsign.CATemplate
+)
 
 // pki is a root (pathLen 1), an intermediate (pathLen 0) and a leaf it issues.
 type pki struct {

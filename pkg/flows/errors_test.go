@@ -4,13 +4,14 @@ import (
 	"context"
 	"crypto/x509"
 	"errors"
+	"github.com/opencontainers/go-digest"
 	"testing"
 
 	"github.com/nv2-signing/nv2/internal/testregistry"
+	"github.com/nv2-signing/nv2/internal/testsign"
 	nvcrypto "github.com/nv2-signing/nv2/pkg/crypto"
 	"github.com/nv2-signing/nv2/pkg/flows"
 	"github.com/nv2-signing/nv2/pkg/registry"
-	"github.com/nv2-signing/nv2/pkg/signature"
 	"github.com/nv2-signing/nv2/pkg/trust"
 )
 
@@ -18,18 +19,8 @@ import (
 // errors.Is and errors.As, on both kinds of registry.
 func TestTypedErrors(t *testing.T) {
 	ctx := context.Background()
-	creds, err := nvcrypto.Generate(nvcrypto.GenerateOptions{CommonName: "signer", CA: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, err := signature.NewSigner(creds.Key, creds.Chain)
-	if err != nil {
-		t.Fatal(err)
-	}
-	other, err := nvcrypto.Generate(nvcrypto.GenerateOptions{CommonName: "other"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	signer, creds := testsign.Signer(t, nvcrypto.GenerateOptions{CommonName: "signer", CA: true})
+	_, other := testsign.Signer(t, nvcrypto.GenerateOptions{CommonName: "other"})
 	trusted := trust.NewCertVerifier([]*x509.Certificate{creds.Chain[len(creds.Chain)-1]})
 	untrusted := trust.NewCertVerifier(other.Chain)
 	rc, err := registry.NewClient(registry.Options{})
@@ -63,6 +54,9 @@ func TestTypedErrors(t *testing.T) {
 				{"untrusted signer", untrusted, signed, flows.ErrNotVerified},
 				{"unsigned", trusted, flows.Location{Ref: reg.Host + "/unsigned:v1"}, flows.ErrNoSignature},
 				{"missing tag", trusted, flows.Location{Ref: reg.Host + "/unsigned:missing"}, flows.ErrNotFound},
+				// Not found is not unsigned: the artifact's descriptor is read
+				// beside the referrers listing.
+				{"missing digest", trusted, flows.Location{Ref: reg.Host + "/unsigned@" + digest.FromString("nothing").String()}, flows.ErrNotFound},
 			}
 			for _, tc := range cases {
 				r := client.Verify(ctx, tc.v, tc.loc)[0]

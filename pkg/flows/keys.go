@@ -33,6 +33,8 @@ type TrustOptions struct {
 	// Config locates the configured policy and trust stores; the zero value
 	// means trust.DefaultConfig().
 	Config *trust.Config
+	// Revocation says how the signing certificates' revocation is checked.
+	Revocation RevocationOptions
 }
 
 // NewVerifier builds the verifier TrustOptions describe. With no trust
@@ -50,25 +52,39 @@ func NewVerifier(opts TrustOptions) (*trust.Verifier, error) {
 			}
 			certs = append(certs, c...)
 		}
-		return trust.NewCertVerifier(certs), nil
+		v := trust.NewCertVerifier(certs)
+		return v, setRevocation(v, opts.Revocation, false)
 	}
-	cfg, err := configOf(opts.Config)
+	doc, cfg, err := policyDocument(opts, trust.ParsePolicy, trust.Config.LoadPolicy)
 	if err != nil {
 		return nil, err
 	}
-	var doc *trust.PolicyDocument
-	if opts.PolicyFile != "" {
-		data, err := os.ReadFile(opts.PolicyFile)
-		if err != nil {
-			return nil, fmt.Errorf("reading the trust policy: %w", err)
-		}
-		if doc, err = trust.ParsePolicy(data); err != nil {
-			return nil, fmt.Errorf("%s: %w", opts.PolicyFile, err)
-		}
-	} else if doc, err = cfg.LoadPolicy(); err != nil {
-		return nil, err
+	v := trust.NewPolicyVerifier(doc, cfg)
+	return v, setRevocation(v, opts.Revocation, true)
+}
+
+// policyDocument reads the policy document opts name: opts.PolicyFile
+// (with parse), else the configured one (with load). It returns the
+// configuration that locates the trust stores too.
+func policyDocument[T any](opts TrustOptions, parse func([]byte) (T, error), load func(trust.Config) (T, error)) (T, trust.Config, error) {
+	var none T
+	cfg, err := configOf(opts.Config)
+	if err != nil {
+		return none, cfg, err
 	}
-	return trust.NewPolicyVerifier(doc, cfg), nil
+	if opts.PolicyFile == "" {
+		doc, err := load(cfg)
+		return doc, cfg, err
+	}
+	data, err := os.ReadFile(opts.PolicyFile)
+	if err != nil {
+		return none, cfg, fmt.Errorf("reading the trust policy: %w", err)
+	}
+	doc, err := parse(data)
+	if err != nil {
+		return none, cfg, fmt.Errorf("%s: %w", opts.PolicyFile, err)
+	}
+	return doc, cfg, nil
 }
 
 func configOf(c *trust.Config) (trust.Config, error) {

@@ -36,6 +36,8 @@ func FuzzVerify(f *testing.F) {
 			func(p *parts) { p.Protected["crit"] = []string{spec.HeaderSigningScheme} },
 			func(p *parts) { p.Protected["cty"] = "application/json" },
 			func(p *parts) { p.Header["x5c"] = []string{} },
+			func(p *parts) { p.Header[spec.HeaderTimestampSignature] = "MIIB" },
+			func(p *parts) { p.Header[spec.HeaderTimestampSignature] = "not base64" },
 			func(p *parts) { p.Payload = []byte(`{"targetArtifact":{}}`) },
 		} {
 			p := split(f, valid)
@@ -59,6 +61,9 @@ func FuzzVerify(f *testing.F) {
 				}
 			}
 			t.Fatalf("Verify error %q is none of the documented errors", err)
+		}
+		if len(env.SignatureValue) == 0 {
+			t.Fatal("accepted an envelope without its signature value")
 		}
 		if len(env.Chain) == 0 || env.SigningScheme != spec.SigningSchemeX509 || env.SigningTime.IsZero() {
 			t.Fatalf("accepted an incomplete envelope: %+v", env)

@@ -1,10 +1,9 @@
 package signature_test
 
 import (
+	"github.com/nv2-signing/nv2/internal/testsign"
+
 	stdcrypto "crypto"
-	"crypto/ecdsa"
-	"crypto/rand"
-	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
 	"sync"
@@ -62,11 +61,7 @@ func newSigner(t testing.TB, c *nvcrypto.Credentials) *signature.Signer {
 
 func sign(t testing.TB, s *signature.Signer, req signature.SignRequest) []byte {
 	t.Helper()
-	env, err := s.Sign(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return env
+	return testsign.Sign(t, s, req)
 }
 
 // parts is an envelope taken apart, to be changed and put together again.
@@ -105,7 +100,7 @@ func (p parts) join(t testing.TB, key stdcrypto.Signer) []byte {
 	payloadB64 := base64.RawURLEncoding.EncodeToString(p.Payload)
 	sig := p.Signature
 	if key != nil {
-		sig = jwsSign(t, key, protectedB64+"."+payloadB64)
+		sig = testsign.JWSSign(t, key, "", protectedB64+"."+payloadB64)
 	}
 	env, err := json.Marshal(map[string]any{
 		"protected": protectedB64,
@@ -117,39 +112,6 @@ func (p parts) join(t testing.TB, key stdcrypto.Signer) []byte {
 		t.Fatal(err)
 	}
 	return env
-}
-
-// jwsSign signs input as JWS does with the algorithm of key, independently
-// of the code under test.
-func jwsSign(t testing.TB, key stdcrypto.Signer, input string) []byte {
-	t.Helper()
-	alg, err := nvcrypto.AlgorithmFor(key.Public())
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := alg.Hash().New()
-	h.Write([]byte(input))
-	digest := h.Sum(nil)
-	switch k := key.(type) {
-	case *rsa.PrivateKey:
-		sig, err := rsa.SignPSS(rand.Reader, k, alg.Hash(), digest, &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return sig
-	case *ecdsa.PrivateKey:
-		r, s, err := ecdsa.Sign(rand.Reader, k, digest)
-		if err != nil {
-			t.Fatal(err)
-		}
-		size := (k.Curve.Params().BitSize + 7) / 8
-		sig := make([]byte, 2*size)
-		r.FillBytes(sig[:size])
-		s.FillBytes(sig[size:])
-		return sig
-	}
-	t.Fatalf("unsupported key %T", key)
-	return nil
 }
 
 func b64decode(t testing.TB, s string) []byte {

@@ -1,6 +1,7 @@
 package signature
 
 import (
+	"context"
 	stdcrypto "crypto"
 	"crypto/ecdsa"
 	"crypto/rand"
@@ -74,12 +75,17 @@ type SignRequest struct {
 	Expiry time.Time
 	// SigningAgent names the signing program, e.g. "nv2/0.1.0" (unsigned).
 	SigningAgent string
+	// Timestamper, when set, is asked for an RFC 3161 timestamp token over the
+	// signature value, which goes into the unprotected header (see
+	// Timestamper). SignContext passes its context to it.
+	Timestamper Timestamper
 }
 
 // header is the unprotected JWS header.
 type header struct {
-	X5c          []string `json:"x5c"`
-	SigningAgent string   `json:"io.cncf.notary.signingAgent,omitempty"`
+	X5c                []string `json:"x5c"`
+	SigningAgent       string   `json:"io.cncf.notary.signingAgent,omitempty"`
+	TimestampSignature string   `json:"io.cncf.notary.timestampSignature,omitempty"`
 }
 
 // envelope is the flattened JWS JSON serialization, exactly these members.
@@ -94,7 +100,16 @@ type envelope struct {
 // payload describing req.Target, signed with the Signer's key. Every
 // certificate of the chain must be valid at the signing time, as verifiers
 // require (nvcrypto.ErrExpired, nvcrypto.ErrNotYetValid otherwise).
+// It is SignContext with context.Background().
 func (s *Signer) Sign(req SignRequest) ([]byte, error) {
+	return s.SignContext(context.Background(), req)
+}
+
+// SignContext is Sign with a context for req.Timestamper. With a
+// Timestamper, the envelope carries its token in the unprotected header
+// io.cncf.notary.timestampSignature, and an error of the Timestamper fails
+// the signing (wrapped, so errors.Is and errors.As see it).
+func (s *Signer) SignContext(ctx context.Context, req SignRequest) ([]byte, error) {
 	t := req.Target
 	if t.MediaType == "" {
 		return nil, errors.New("sign: the target has no media type")
@@ -162,6 +177,11 @@ func (s *Signer) Sign(req SignRequest) ([]byte, error) {
 	h := header{SigningAgent: req.SigningAgent}
 	for _, c := range s.chain {
 		h.X5c = append(h.X5c, base64.StdEncoding.EncodeToString(c.Raw))
+	}
+	if req.Timestamper != nil {
+		if h.TimestampSignature, err = s.timestamp(ctx, req.Timestamper, parts[2]); err != nil {
+			return nil, err
+		}
 	}
 	out, err := json.Marshal(envelope{Protected: parts[0], Payload: parts[1], Header: h, Signature: parts[2]})
 	if err != nil {

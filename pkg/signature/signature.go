@@ -59,4 +59,12 @@ type Envelope struct {
 	SigningScheme string
 	SigningAgent  string              // unsigned, informative only
 	Chain         []*x509.Certificate // from x5c, leaf first; unsigned, unverified
+	// SignatureValue is the decoded JWS signature, the message a timestamp
+	// token stamps.
+	SignatureValue []byte
+	// TimestampToken is the RFC 3161 token of the unprotected header
+	// io.cncf.notary.timestampSignature (DER); nil when there is none. It is
+	// unsigned and unverified: check it with the timestamp package against
+	// SignatureValue and trusted TSA roots.
+	TimestampToken []byte
 }

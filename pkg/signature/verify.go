@@ -66,15 +66,17 @@ func Verify(envelopeBytes []byte) (*Envelope, error) {
 			return nil, malformed("unexpected member %q: a Notary Project JWS envelope has only payload, protected, header and signature", name)
 		}
 	}
-	payloadB64, err := stringMember(top, "payload")
+	// The base64url members are used where they stand in envelopeBytes: an
+	// envelope at the size limit is not copied to be checked.
+	payloadB64, err := base64Member(top, "payload")
 	if err != nil {
 		return nil, err
 	}
-	protectedB64, err := stringMember(top, "protected")
+	protectedB64, err := base64Member(top, "protected")
 	if err != nil {
 		return nil, err
 	}
-	signatureB64, err := stringMember(top, "signature")
+	signatureB64, err := base64Member(top, "signature")
 	if err != nil {
 		return nil, err
 	}
@@ -82,8 +84,8 @@ func Verify(envelopeBytes []byte) (*Envelope, error) {
 	if !ok {
 		return nil, malformed("member \"header\" is missing")
 	}
-	payload, err := decodeBase64URL("payload", payloadB64)
-	if err != nil {
+	// The payload is checked now and decoded once its signature verifies.
+	if err := checkBase64URL("payload", payloadB64); err != nil {
 		return nil, err
 	}
 	protectedJSON, err := decodeBase64URL("protected", protectedB64)
@@ -95,7 +97,7 @@ func Verify(envelopeBytes []byte) (*Envelope, error) {
 		return nil, err
 	}
 
-	env := &Envelope{}
+	env := &Envelope{SignatureValue: sig}
 	if err := parseProtected(protectedJSON, env); err != nil {
 		return nil, err
 	}
@@ -112,9 +114,15 @@ func Verify(envelopeBytes []byte) (*Envelope, error) {
 		return nil, fmt.Errorf("%w: alg is %s but the key of certificate %q signs with %s: the envelope was forged or built wrong; re-sign it",
 			ErrAlgorithmMismatch, env.Algorithm, leaf.Subject.String(), leafAlg)
 	}
-	if err := verifySignature(leaf, env.Algorithm, []byte(protectedB64+"."+payloadB64), sig); err != nil {
+	// The signature is checked before the payload is decoded: a forged
+	// envelope costs no more memory than its own bytes.
+	if err := verifySignature(leaf, env.Algorithm, sig, protectedB64, []byte("."), payloadB64); err != nil {
 		return nil, fmt.Errorf("%w: %v: the envelope or its payload was changed after signing, or it was not signed by the key of certificate %q; re-sign the artifact",
 			ErrInvalidSignature, err, leaf.Subject.String())
+	}
+	payload, err := decodeBase64URL("payload", payloadB64)
+	if err != nil {
+		return nil, err
 	}
 	if err := parsePayload(payload, env); err != nil {
 		return nil, err
@@ -127,68 +135,141 @@ func malformed(format string, args ...any) error {
 	return fmt.Errorf("%w: %s (not a valid Notary Project JWS envelope: re-sign the artifact with a Notary Project signer)", ErrMalformed, fmt.Sprintf(format, args...))
 }
 
-// decodeObject decodes one JSON object into its members, refusing duplicate
-// names and anything after the object.
+// decodeObject splits one JSON object into its members, refusing
+// duplicate names and anything after the object. The members' values are
+// valid JSON and share data's memory: nothing is copied.
 func decodeObject(data []byte) (map[string]json.RawMessage, error) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	tok, err := dec.Token()
-	if err != nil {
-		return nil, err
-	}
-	if tok != json.Delim('{') {
+	i := skipSpace(data, 0)
+	if i == len(data) || data[i] != '{' {
 		return nil, errors.New("not a JSON object")
 	}
 	members := map[string]json.RawMessage{}
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return nil, err
+	i = skipSpace(data, i+1)
+	if i < len(data) && data[i] == '}' {
+		i++
+	} else {
+		for {
+			end, err := valueEnd(data, i)
+			if err != nil || data[i] != '"' {
+				return nil, errors.New("invalid member name")
+			}
+			var name string
+			if err := json.Unmarshal(data[i:end], &name); err != nil {
+				return nil, errors.New("invalid member name")
+			}
+			if _, dup := members[name]; dup {
+				return nil, fmt.Errorf("member %q appears twice", name)
+			}
+			if i = skipSpace(data, end); i == len(data) || data[i] != ':' {
+				return nil, fmt.Errorf("member %q has no value", name)
+			}
+			i = skipSpace(data, i+1)
+			if end, err = valueEnd(data, i); err != nil || !json.Valid(data[i:end]) {
+				return nil, fmt.Errorf("member %q is not valid JSON", name)
+			}
+			members[name] = data[i:end:end]
+			if i = skipSpace(data, end); i < len(data) && data[i] == ',' {
+				i = skipSpace(data, i+1)
+				continue
+			}
+			if i == len(data) || data[i] != '}' {
+				return nil, errors.New("unterminated object")
+			}
+			i++
+			break
 		}
-		name, ok := tok.(string)
-		if !ok {
-			return nil, errors.New("invalid member name")
-		}
-		if _, dup := members[name]; dup {
-			return nil, fmt.Errorf("member %q appears twice", name)
-		}
-		var value json.RawMessage
-		if err := dec.Decode(&value); err != nil {
-			return nil, err
-		}
-		members[name] = value
 	}
-	if _, err := dec.Token(); err != nil {
-		return nil, err
-	}
-	if _, err := dec.Token(); err != io.EOF {
+	if skipSpace(data, i) != len(data) {
 		return nil, errors.New("data after the JSON object")
 	}
 	return members, nil
 }
 
-func stringMember(obj map[string]json.RawMessage, name string) (string, error) {
+// skipSpace returns the index of the first byte at or after i that is not
+// JSON white space.
+func skipSpace(data []byte, i int) int {
+	for i < len(data) && (data[i] == ' ' || data[i] == '\t' || data[i] == '\n' || data[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// valueEnd returns the index just after the JSON value that starts at i:
+// a string, an object or array (nesting and strings followed), or a
+// literal or number (up to the next delimiter). It only finds the extent;
+// json.Valid checks the value.
+func valueEnd(data []byte, i int) (int, error) {
+	if i >= len(data) {
+		return 0, errors.New("unexpected end of JSON")
+	}
+	depth := 0
+	for j := i; j < len(data); j++ {
+		switch c := data[j]; {
+		case c == '"':
+			k := j + 1
+			for k < len(data) && data[k] != '"' {
+				if data[k] == '\\' {
+					k++
+				}
+				k++
+			}
+			if k >= len(data) {
+				return 0, errors.New("unterminated string")
+			}
+			j = k
+			if depth == 0 {
+				return j + 1, nil
+			}
+		case c == '{' || c == '[':
+			depth++
+		case depth == 0 && j > i && (c == ',' || c == '}' || c == ']' || c == ' ' || c == '\t' || c == '\n' || c == '\r'):
+			return j, nil // the end of a literal or number
+		case c == '}' || c == ']':
+			if depth--; depth < 0 {
+				return 0, errors.New("unbalanced JSON")
+			}
+			if depth == 0 {
+				return j + 1, nil
+			}
+		}
+	}
+	if depth != 0 {
+		return 0, errors.New("unterminated JSON value")
+	}
+	return len(data), nil
+}
+
+// base64Member returns the text of the string member name of obj, which
+// must hold base64url characters only (so no JSON escapes): it shares
+// obj's memory.
+func base64Member(obj map[string]json.RawMessage, name string) ([]byte, error) {
 	raw, ok := obj[name]
 	if !ok {
-		return "", malformed("member %q is missing", name)
+		return nil, malformed("member %q is missing", name)
 	}
-	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return "", malformed("member %q is not a string", name)
+	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
+		return nil, malformed("member %q is not a string", name)
 	}
-	return s, nil
+	text := raw[1 : len(raw)-1]
+	if bytes.IndexByte(text, '\\') >= 0 {
+		return nil, malformed("member %q is not unpadded base64url: it holds a JSON escape", name)
+	}
+	return text, nil
 }
 
 // decodeBase64URL decodes unpadded base64url strictly (no padding, no line
 // breaks, no stray bits), as JWS requires.
-func decodeBase64URL(name, s string) ([]byte, error) {
-	if strings.ContainsAny(s, "\r\n") {
+func decodeBase64URL(name string, s []byte) ([]byte, error) {
+	if bytes.ContainsAny(s, "\r\n") {
 		return nil, malformed("member %q contains a line break", name)
 	}
-	b, err := base64.RawURLEncoding.Strict().DecodeString(s)
+	enc := base64.RawURLEncoding.Strict()
+	b := make([]byte, enc.DecodedLen(len(s)))
+	n, err := enc.Decode(b, s)
 	if err != nil {
 		return nil, malformed("member %q is not unpadded base64url: %v", name, err)
 	}
-	return b, nil
+	return b[:n], nil
 }
 
 // parseProtected checks the protected header and records it in env.
@@ -300,8 +381,8 @@ func parseRFC3339(s string) (time.Time, error) {
 	return time.Parse(time.RFC3339Nano, strings.ToUpper(s))
 }
 
-// parseHeader reads x5c and the signing agent from the unprotected header.
-// Other members are unsigned and ignored (notation adds a timestamp there).
+// parseHeader reads x5c, the signing agent and the timestamp token from the
+// unprotected header. Other members are unsigned and ignored.
 func parseHeader(data json.RawMessage, env *Envelope) error {
 	h, err := decodeObject(data)
 	if err != nil {
@@ -311,6 +392,9 @@ func parseHeader(data json.RawMessage, env *Envelope) error {
 		if err := json.Unmarshal(raw, &env.SigningAgent); err != nil {
 			return malformed("%s is not a string", spec.HeaderSigningAgent)
 		}
+	}
+	if err := parseTimestampSignature(h, env); err != nil {
+		return err
 	}
 	raw, ok := h["x5c"]
 	if !ok {
@@ -340,12 +424,27 @@ func parseHeader(data json.RawMessage, env *Envelope) error {
 	return nil
 }
 
-// verifySignature checks sig, a JWS signature of alg, over input with the
-// leaf's public key.
-func verifySignature(leaf *x509.Certificate, alg nvcrypto.Algorithm, input, sig []byte) error {
+// checkBase64URL reports whether decodeBase64URL would accept s, decoding it
+// through a small buffer.
+func checkBase64URL(name string, s []byte) error {
+	if bytes.ContainsAny(s, "\r\n") {
+		return malformed("member %q contains a line break", name)
+	}
+	if _, err := io.Copy(io.Discard, base64.NewDecoder(base64.RawURLEncoding.Strict(), bytes.NewReader(s))); err != nil {
+		return malformed("member %q is not unpadded base64url: %v", name, err)
+	}
+	return nil
+}
+
+// verifySignature checks sig, a JWS signature of alg, with the leaf's public
+// key over the signing input: the concatenation of input's parts, hashed
+// as they are, without joining them.
+func verifySignature(leaf *x509.Certificate, alg nvcrypto.Algorithm, sig []byte, input ...[]byte) error {
 	hash := alg.Hash()
 	h := hash.New()
-	h.Write(input)
+	for _, part := range input {
+		h.Write(part)
+	}
 	digest := h.Sum(nil)
 	switch pub := leaf.PublicKey.(type) {
 	case *rsa.PublicKey:

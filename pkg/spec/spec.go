@@ -35,6 +35,9 @@ const (
 	HeaderAuthenticSigningTime         = "io.cncf.notary.authenticSigningTime"
 	HeaderVerificationPlugin           = "io.cncf.notary.verificationPlugin"
 	HeaderVerificationPluginMinVersion = "io.cncf.notary.verificationPluginMinVersion"
+	// HeaderTimestampSignature is the unprotected header holding an RFC 3161
+	// timestamp token over the signature value, base64 (standard, padded).
+	HeaderTimestampSignature = "io.cncf.notary.timestampSignature"
 	// SigningSchemeX509 is the only signing scheme nv2 produces and accepts.
 	SigningSchemeX509 = "notary.x509"
 )

@@ -25,6 +25,7 @@ const (
 	CheckAuthenticity       = checkAuthenticity
 	CheckAuthenticTimestamp = checkAuthenticTimestamp
 	CheckExpiry             = checkExpiry
+	CheckRevocation         = checkRevocation
 	CheckMetadata           = "signedMetadata"
 )
 

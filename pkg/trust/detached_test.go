@@ -1,6 +1,8 @@
 package trust
 
 import (
+	"github.com/nv2-signing/nv2/internal/testsign"
+
 	"crypto/x509"
 	"errors"
 	"strings"
@@ -16,19 +18,8 @@ import (
 // signFor returns an envelope signing subject, and the signer's chain.
 func signFor(t *testing.T, name string, subject ocispec.Descriptor) ([]byte, []*x509.Certificate) {
 	t.Helper()
-	creds, err := nvcrypto.Generate(nvcrypto.GenerateOptions{CommonName: name})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := signature.NewSigner(creds.Key, creds.Chain)
-	if err != nil {
-		t.Fatal(err)
-	}
-	env, err := s.Sign(signature.SignRequest{Target: subject})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return env, creds.Chain
+	s, creds := testsign.Signer(t, nvcrypto.GenerateOptions{CommonName: name})
+	return testsign.Sign(t, s, signature.SignRequest{Target: subject}), creds.Chain
 }
 
 func TestVerifyDetached(t *testing.T) {

@@ -72,41 +72,18 @@ func (e *PolicyError) Error() string {
 // reported as a *PolicyError carrying the line it was found on; a document
 // that parses is safe to use for verification.
 func ParsePolicy(data []byte) (*PolicyDocument, error) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
 	var doc PolicyDocument
-	if err := dec.Decode(&doc); err != nil {
-		return nil, jsonError(data, err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, &PolicyError{Line: lineAt(data, int(dec.InputOffset())), Reason: "unexpected content after the policy document"}
-	}
-	lines := policyLines(data)
-	line := func(i int) int {
-		if i < len(lines) {
-			return lines[i]
-		}
-		return 0
-	}
-	if doc.Version != PolicyVersion {
-		return nil, &PolicyError{Line: keyLine(data, "version"), Reason: fmt.Sprintf("version %q is not supported: use %q", doc.Version, PolicyVersion)}
-	}
-	if len(doc.TrustPolicies) == 0 {
-		return nil, &PolicyError{Reason: "no trustPolicies: add at least one policy"}
+	line, err := decodeDocument(data, &doc, func() (string, int) { return doc.Version, len(doc.TrustPolicies) })
+	if err != nil {
+		return nil, err
 	}
 	names := map[string]bool{}
 	scopes := map[string]string{}
 	for i, p := range doc.TrustPolicies {
-		fail := func(format string, a ...any) error {
-			return &PolicyError{Line: line(i), Reason: fmt.Sprintf("policy %q: ", p.Name) + fmt.Sprintf(format, a...)}
+		fail, err := checkName(names, i, line(i), p.Name)
+		if err != nil {
+			return nil, err
 		}
-		if p.Name == "" {
-			return nil, &PolicyError{Line: line(i), Reason: fmt.Sprintf("policy #%d has no name", i+1)}
-		}
-		if names[p.Name] {
-			return nil, fail("the name is used by another policy: names must be unique")
-		}
-		names[p.Name] = true
 		if len(p.RegistryScopes) == 0 {
 			return nil, fail(`no registryScopes: list repositories such as "registry.example/app", or "*"`)
 		}
@@ -122,51 +99,105 @@ func ParsePolicy(data []byte) (*PolicyDocument, error) {
 			}
 			scopes[s] = p.Name
 		}
-		switch p.SignatureVerification.Level {
-		case LevelStrict, LevelPermissive, LevelAudit:
-			if len(p.TrustStores) == 0 {
-				return nil, fail("level %q needs trustStores, such as \"ca:acme\"", p.SignatureVerification.Level)
-			}
-			if len(p.TrustedIdentities) == 0 {
-				return nil, fail(`level %q needs trustedIdentities: "*" or "x509.subject: ..."`, p.SignatureVerification.Level)
-			}
-		case LevelSkip:
-			if len(p.TrustStores) > 0 || len(p.TrustedIdentities) > 0 {
-				return nil, fail("level \"skip\" must not name trustStores or trustedIdentities")
-			}
-		default:
-			return nil, fail("signatureVerification level %q is not one of strict, permissive, audit, skip", p.SignatureVerification.Level)
-		}
-		for check, action := range p.SignatureVerification.Override {
-			if _, ok := checkNames[check]; !ok {
-				return nil, fail("override of unknown check %q (known: integrity, authenticity, authenticTimestamp, expiry, revocation)", check)
-			}
-			if action != actionEnforce && action != actionLog && action != actionSkip {
-				return nil, fail("override %q: action %q is not enforce, log or skip", check, action)
-			}
-			if check == checkIntegrity {
-				return nil, fail("the integrity check cannot be overridden")
-			}
-		}
-		for _, ts := range p.TrustStores {
-			typ, name, ok := strings.Cut(ts, ":")
-			if !ok || (typ != StoreCA && typ != StoreSigningAuthority) || !validStoreName(name) {
-				return nil, fail("trust store %q must be \"ca:NAME\" or \"signingAuthority:NAME\"", ts)
-			}
-		}
-		for _, id := range p.TrustedIdentities {
-			if id == "*" {
-				if len(p.TrustedIdentities) > 1 {
-					return nil, fail(`"*" must be the only trusted identity of its policy`)
-				}
-				continue
-			}
-			if _, err := parseIdentity(id); err != nil {
-				return nil, fail("%v", err)
-			}
+		if err := checkRule(p.SignatureVerification, p.TrustStores, p.TrustedIdentities); err != nil {
+			return nil, fail("%v", err)
 		}
 	}
 	return &doc, nil
+}
+
+// decodeDocument decodes a trust policy document of either kind into doc,
+// refusing unknown fields and trailing content, and checks what both kinds
+// share: the version and at least one policy (header reports them after
+// decoding). It returns the line on which the i-th policy opens.
+func decodeDocument(data []byte, doc any, header func() (version string, policies int)) (func(i int) int, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(doc); err != nil {
+		return nil, jsonError(data, err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, &PolicyError{Line: lineAt(data, int(dec.InputOffset())), Reason: "unexpected content after the policy document"}
+	}
+	version, n := header()
+	if version != PolicyVersion {
+		return nil, &PolicyError{Line: keyLine(data, "version"), Reason: fmt.Sprintf("version %q is not supported: use %q", version, PolicyVersion)}
+	}
+	if n == 0 {
+		return nil, &PolicyError{Reason: "no trustPolicies: add at least one policy"}
+	}
+	lines := policyLines(data)
+	return func(i int) int {
+		if i < len(lines) {
+			return lines[i]
+		}
+		return 0
+	}, nil
+}
+
+// checkName checks that the i-th policy, on line, has a name no earlier
+// one has (names holds those), and returns how to report its problems.
+func checkName(names map[string]bool, i, line int, name string) (fail func(format string, a ...any) error, err error) {
+	fail = func(format string, a ...any) error {
+		return &PolicyError{Line: line, Reason: fmt.Sprintf("policy %q: ", name) + fmt.Sprintf(format, a...)}
+	}
+	if name == "" {
+		return nil, &PolicyError{Line: line, Reason: fmt.Sprintf("policy #%d has no name", i+1)}
+	}
+	if names[name] {
+		return nil, fail("the name is used by another policy: names must be unique")
+	}
+	names[name] = true
+	return fail, nil
+}
+
+// checkRule validates what every trust policy entry, OCI or blob, holds:
+// the level and its overrides, the trust stores and the trusted identities.
+func checkRule(sv SignatureVerification, stores, ids []string) error {
+	switch sv.Level {
+	case LevelStrict, LevelPermissive, LevelAudit:
+		if len(stores) == 0 {
+			return fmt.Errorf("level %q needs trustStores, such as \"ca:acme\"", sv.Level)
+		}
+		if len(ids) == 0 {
+			return fmt.Errorf(`level %q needs trustedIdentities: "*" or "x509.subject: ..."`, sv.Level)
+		}
+	case LevelSkip:
+		if len(stores) > 0 || len(ids) > 0 {
+			return errors.New("level \"skip\" must not name trustStores or trustedIdentities")
+		}
+	default:
+		return fmt.Errorf("signatureVerification level %q is not one of strict, permissive, audit, skip", sv.Level)
+	}
+	for check, action := range sv.Override {
+		if _, ok := checkNames[check]; !ok {
+			return fmt.Errorf("override of unknown check %q (known: integrity, authenticity, authenticTimestamp, expiry, revocation)", check)
+		}
+		if action != actionEnforce && action != actionLog && action != actionSkip {
+			return fmt.Errorf("override %q: action %q is not enforce, log or skip", check, action)
+		}
+		if check == checkIntegrity {
+			return errors.New("the integrity check cannot be overridden")
+		}
+	}
+	for _, ts := range stores {
+		typ, name, ok := strings.Cut(ts, ":")
+		if !ok || (typ != StoreCA && typ != StoreSigningAuthority) || !validStoreName(name) {
+			return fmt.Errorf("trust store %q must be \"ca:NAME\" or \"signingAuthority:NAME\"", ts)
+		}
+	}
+	for _, id := range ids {
+		if id == "*" {
+			if len(ids) > 1 {
+				return errors.New(`"*" must be the only trusted identity of its policy`)
+			}
+			continue
+		}
+		if _, err := parseIdentity(id); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // PolicyFor returns the policy whose registryScopes name repository

@@ -31,17 +31,33 @@ type Source interface {
 // digest, and every manifest ParseManifest refuses. It does not check
 // which subject the signature names, nor the envelope: Verify does.
 func FetchSignature(ctx context.Context, src Source, desc ocispec.Descriptor) (*signature.Artifact, error) {
+	m, raw, err := fetchSignatureManifest(ctx, src, desc)
+	if err != nil {
+		return nil, err
+	}
+	return fetchEnvelope(ctx, src, desc, m, raw)
+}
+
+// fetchSignatureManifest is the first half of FetchSignature: the checked
+// signature manifest desc describes, and its bytes.
+func fetchSignatureManifest(ctx context.Context, src Source, desc ocispec.Descriptor) (*ocispec.Manifest, []byte, error) {
 	if desc.MediaType != ocispec.MediaTypeImageManifest {
-		return nil, fmt.Errorf("signature %s in %s: media type %q is not %s", desc.Digest, src, desc.MediaType, ocispec.MediaTypeImageManifest)
+		return nil, nil, fmt.Errorf("signature %s in %s: media type %q is not %s", desc.Digest, src, desc.MediaType, ocispec.MediaTypeImageManifest)
 	}
 	raw, err := src.Fetch(ctx, desc, spec.MaxManifestSize)
 	if err != nil {
-		return nil, fmt.Errorf("fetch signature manifest %s from %s: %w", desc.Digest, src, err)
+		return nil, nil, fmt.Errorf("fetch signature manifest %s from %s: %w", desc.Digest, src, err)
 	}
 	m, err := signature.ParseManifest(raw)
 	if err != nil {
-		return nil, fmt.Errorf("signature manifest %s in %s: %w", desc.Digest, src, err)
+		return nil, nil, fmt.Errorf("signature manifest %s in %s: %w", desc.Digest, src, err)
 	}
+	return m, raw, nil
+}
+
+// fetchEnvelope is the second half of FetchSignature: the envelope of the
+// signature manifest m (raw, described by desc).
+func fetchEnvelope(ctx context.Context, src Source, desc ocispec.Descriptor, m *ocispec.Manifest, raw []byte) (*signature.Artifact, error) {
 	layer := m.Layers[0]
 	env, err := src.Fetch(ctx, layer, spec.MaxEnvelopeSize)
 	if err != nil {

@@ -18,6 +18,7 @@ import (
 // tools:
 //
 //	DIR/trustpolicy.json
+//	DIR/trustpolicy.blob.json
 //	DIR/truststore/x509/{ca,signingAuthority}/NAME/*.{crt,pem}
 type Config struct {
 	Dir string
@@ -43,31 +44,58 @@ func (c Config) storeDir(typ, name string) string {
 	return filepath.Join(c.Dir, "truststore", "x509", typ, name)
 }
 
+// BlobPolicyPath is where the blob trust policy document lives.
+func (c Config) BlobPolicyPath() string { return filepath.Join(c.Dir, "trustpolicy.blob.json") }
+
 // ErrNoPolicy means no trust policy has been configured.
 var ErrNoPolicy = errors.New("no trust policy is configured")
+
+// ErrNoBlobPolicyFile means no blob trust policy has been configured.
+var ErrNoBlobPolicyFile = errors.New("no blob trust policy is configured")
 
 // LoadPolicy reads the configured trust policy. When there is none it
 // returns an error wrapping ErrNoPolicy.
 func (c Config) LoadPolicy() (*PolicyDocument, error) {
-	info, err := os.Stat(c.PolicyPath())
+	return loadPolicy(c.PolicyPath(), ErrNoPolicy, ParsePolicy)
+}
+
+// LoadBlobPolicy reads the configured blob trust policy. When there is none
+// it returns an error wrapping ErrNoBlobPolicyFile.
+func (c Config) LoadBlobPolicy() (*BlobPolicyDocument, error) {
+	return loadPolicy(c.BlobPolicyPath(), ErrNoBlobPolicyFile, ParseBlobPolicy)
+}
+
+// loadPolicy reads and parses the policy document at path, refusing one
+// that other users may write; a missing file wraps missing.
+func loadPolicy[T any](path string, missing error, parse func([]byte) (T, error)) (T, error) {
+	var none T
+	data, err := readPolicyFile(path, missing)
+	if err != nil {
+		return none, err
+	}
+	doc, err := parse(data)
+	if err != nil {
+		return none, fmt.Errorf("%s: %w", path, err)
+	}
+	return doc, nil
+}
+
+func readPolicyFile(path string, missing error) ([]byte, error) {
+	info, err := os.Stat(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("%w (%s does not exist)", ErrNoPolicy, c.PolicyPath())
+		return nil, fmt.Errorf("%w (%s does not exist)", missing, path)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("reading the trust policy: %w", err)
 	}
 	if info.Mode().Perm()&0o022 != 0 {
-		return nil, fmt.Errorf("the trust policy %s is writable by other users, who could make nv2 trust anything: run 'chmod go-w %s'", c.PolicyPath(), c.PolicyPath())
+		return nil, fmt.Errorf("the trust policy %s is writable by other users, who could make nv2 trust anything: run 'chmod go-w %s'", path, path)
 	}
-	data, err := os.ReadFile(c.PolicyPath())
+	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("reading the trust policy: %w", err)
 	}
-	doc, err := ParsePolicy(data)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", c.PolicyPath(), err)
-	}
-	return doc, nil
+	return data, nil
 }
 
 // ImportPolicy validates a trust policy document and installs it as the
@@ -78,13 +106,29 @@ func (c Config) ImportPolicy(data []byte) (*PolicyDocument, error) {
 	if err != nil {
 		return nil, err
 	}
+	return doc, c.install(c.PolicyPath(), data)
+}
+
+// ImportBlobPolicy validates a blob trust policy document and installs it
+// as the configured blob policy, replacing any earlier one. An invalid
+// document changes nothing.
+func (c Config) ImportBlobPolicy(data []byte) (*BlobPolicyDocument, error) {
+	doc, err := ParseBlobPolicy(data)
+	if err != nil {
+		return nil, err
+	}
+	return doc, c.install(c.BlobPolicyPath(), data)
+}
+
+// install writes a validated policy document to path, atomically.
+func (c Config) install(path string, data []byte) error {
 	if err := os.MkdirAll(c.Dir, 0o755); err != nil {
-		return nil, fmt.Errorf("creating %s: %w", c.Dir, err)
+		return fmt.Errorf("creating %s: %w", c.Dir, err)
 	}
-	if err := nvcrypto.WriteFileAtomic(c.PolicyPath(), data, 0o644, true); err != nil {
-		return nil, fmt.Errorf("writing the trust policy: %w", err)
+	if err := nvcrypto.WriteFileAtomic(path, data, 0o644, true); err != nil {
+		return fmt.Errorf("writing the trust policy: %w", err)
 	}
-	return doc, nil
+	return nil
 }
 
 // StoreEntry is one certificate file in the trust store.

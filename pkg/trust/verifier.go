@@ -11,8 +11,10 @@ import (
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"golang.org/x/sync/errgroup"
 
 	nvcrypto "github.com/nv2-signing/nv2/pkg/crypto"
+	"github.com/nv2-signing/nv2/pkg/revocation"
 	"github.com/nv2-signing/nv2/pkg/signature"
 	"github.com/nv2-signing/nv2/pkg/spec"
 )
@@ -60,6 +62,9 @@ type SignatureResult struct {
 	Warnings []string
 	// Err is why the signature was rejected; nil when it verified.
 	Err error
+	// Revocation is what the revocation check found for each certificate
+	// checked; nil when the check did not run (see checkRevocation).
+	Revocation []revocation.Result
 }
 
 // Rule is what one verification trusts: the policy resolved for one
@@ -88,6 +93,20 @@ type Verifier struct {
 	// make verification unbounded. Candidates whose thumbprint hint names a
 	// trusted certificate are tried first.
 	MaxAttempts int
+	// EnvelopeBudget bounds, in bytes, what the envelopes being checked
+	// hold in memory at once, shared by every Verify call of this Verifier
+	// (default DefaultEnvelopeBudget): an envelope waits for room before
+	// it is fetched. Set it before the first Verify.
+	EnvelopeBudget int64
+
+	budget budget
+	// Revocation checks the revocation of the certificates of signatures
+	// that pass every other check, when the rule's revocation action is
+	// not skip; nil checks over the network with the default timeouts.
+	Revocation *revocation.Checker
+	// RevocationAction, when set (enforce, log or skip), replaces the
+	// rule's revocation action, except at level skip.
+	RevocationAction string
 }
 
 // NewCertVerifier trusts the given certificates directly, at the strict
@@ -101,38 +120,57 @@ func NewCertVerifier(certs []*x509.Certificate) *Verifier {
 // NewPolicyVerifier applies a trust policy document, loading the trust
 // stores it names from cfg when a repository first needs them.
 func NewPolicyVerifier(doc *PolicyDocument, cfg Config) *Verifier {
+	return cachedRules(cfg, func(scope string) (*policyRule, error) {
+		p, err := doc.PolicyFor(scope)
+		if err != nil {
+			return nil, err
+		}
+		return &policyRule{p.Name, p.SignatureVerification, p.TrustStores, p.TrustedIdentities}, nil
+	})
+}
+
+// policyRule is what a policy entry, OCI or blob, says about trust.
+type policyRule struct {
+	name         string
+	verification SignatureVerification
+	stores, ids  []string
+}
+
+// cachedRules makes a Verifier whose rule for a scope is the policy entry
+// find returns, with its trust stores loaded from cfg once per policy.
+func cachedRules(cfg Config, find func(scope string) (*policyRule, error)) *Verifier {
 	var mu sync.Mutex
 	cache := map[string]*Rule{}
 	return &Verifier{rule: func(scope string) (*Rule, error) {
-		p, err := doc.PolicyFor(scope)
+		p, err := find(scope)
 		if err != nil {
 			return nil, err
 		}
 		mu.Lock()
 		defer mu.Unlock()
-		if r, ok := cache[p.Name]; ok {
+		if r, ok := cache[p.name]; ok {
 			return r, nil
 		}
-		r := &Rule{Name: p.Name, Level: p.SignatureVerification.Level, actions: actions(p.SignatureVerification.Level, p.SignatureVerification.Override)}
-		for _, ts := range p.TrustStores {
+		r := &Rule{Name: p.name, Level: p.verification.Level, actions: actions(p.verification.Level, p.verification.Override)}
+		for _, ts := range p.stores {
 			certs, err := cfg.Certificates(ts)
 			if err != nil {
-				return nil, fmt.Errorf("trust policy %q: %w", p.Name, err)
+				return nil, fmt.Errorf("trust policy %q: %w", p.name, err)
 			}
 			r.Anchors = append(r.Anchors, certs...)
 		}
-		for _, s := range p.TrustedIdentities {
+		for _, s := range p.ids {
 			if s == "*" {
 				r.identities = nil
 				break
 			}
 			id, err := parseIdentity(s)
 			if err != nil {
-				return nil, fmt.Errorf("trust policy %q: %w", p.Name, err)
+				return nil, fmt.Errorf("trust policy %q: %w", p.name, err)
 			}
 			r.identities = append(r.identities, id)
 		}
-		cache[p.Name] = r
+		cache[p.name] = r
 		return r, nil
 	}}
 }
@@ -160,25 +198,8 @@ func (v *Verifier) Verify(ctx context.Context, src Source, scope, reference stri
 		return res
 	}
 	res.Policy, res.Level = rule.Name, rule.Level
-	if d, err := digest.Parse(reference); err == nil {
-		// A digest needs no resolve: the digest alone names the content,
-		// and the payload's descriptor is compared with it.
-		res.Subject = ocispec.Descriptor{Digest: d}
-	} else {
-		res.Subject, err = src.Resolve(ctx, reference)
-		if err != nil {
-			res.Status, res.Err = Failed, err
-			return res
-		}
-	}
-	if rule.Level == LevelSkip {
-		res.Status = Skipped
-		res.Err = nil
-		return res
-	}
-	refs, err := src.Referrers(ctx, res.Subject, spec.ArtifactTypeSignature)
-	if err != nil {
-		res.Status, res.Err = Failed, fmt.Errorf("listing the signatures of %s: %w", res.Subject.Digest, err)
+	refs, err := v.subjectAndReferrers(ctx, src, rule, reference, res)
+	if err != nil || res.Status == Skipped {
 		return res
 	}
 	res.Found = len(refs)
@@ -205,6 +226,61 @@ func (v *Verifier) Verify(ctx context.Context, src Source, scope, reference stri
 		res.Err = fmt.Errorf("none of the %d signatures verified", res.Found)
 	}
 	return res
+}
+
+// subjectAndReferrers sets res.Subject to the artifact reference names and
+// lists its signatures. A tag is resolved first (one round trip), and the
+// listing uses the digest it resolved to. A digest needs no resolve, but
+// the payload's whole descriptor (digest, size and media type) must match
+// the artifact's: its descriptor is read beside the listing, in the same
+// round trip. Errors set res (Failed); level skip sets Skipped and lists
+// nothing.
+func (v *Verifier) subjectAndReferrers(ctx context.Context, src Source, rule *Rule, reference string, res *Result) ([]ocispec.Descriptor, error) {
+	fail := func(err error) ([]ocispec.Descriptor, error) {
+		res.Status, res.Err = Failed, err
+		return nil, err
+	}
+	d, err := digest.Parse(reference)
+	if err != nil {
+		if res.Subject, err = src.Resolve(ctx, reference); err != nil {
+			return fail(err)
+		}
+		if rule.Level == LevelSkip {
+			res.Status = Skipped
+			return nil, nil
+		}
+		refs, err := src.Referrers(ctx, res.Subject, spec.ArtifactTypeSignature)
+		if err != nil {
+			return fail(fmt.Errorf("listing the signatures of %s: %w", res.Subject.Digest, err))
+		}
+		return refs, nil
+	}
+	res.Subject = ocispec.Descriptor{Digest: d}
+	if rule.Level == LevelSkip {
+		res.Status = Skipped
+		return nil, nil
+	}
+	var subject ocispec.Descriptor
+	var refs []ocispec.Descriptor
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) {
+		subject, err = src.Resolve(gctx, reference)
+		return err
+	})
+	g.Go(func() (err error) {
+		if refs, err = src.Referrers(gctx, res.Subject, spec.ArtifactTypeSignature); err != nil {
+			err = fmt.Errorf("listing the signatures of %s: %w", d, err)
+		}
+		return err
+	})
+	if err := g.Wait(); err != nil {
+		return fail(err)
+	}
+	if subject.Digest != d {
+		return fail(fmt.Errorf("%s answered %s for the digest %s", src, subject.Digest, d))
+	}
+	res.Subject = subject
+	return refs, nil
 }
 
 // tryAll fetches and checks the candidates, group after group, and stops as
@@ -280,14 +356,29 @@ func (v *Verifier) fetchAndCheck(ctx context.Context, src Source, rule *Rule, su
 	if ctx.Err() != nil {
 		return nil
 	}
-	sig, err := FetchSignature(ctx, src, desc)
-	if err != nil {
+	failed := func(err error) *SignatureResult {
 		if ctx.Err() != nil {
 			return nil
 		}
 		return &SignatureResult{Digest: desc.Digest, Err: fmt.Errorf("fetching signature: %w", err)}
 	}
+	m, raw, err := fetchSignatureManifest(ctx, src, desc)
+	if err != nil {
+		return failed(err)
+	}
+	release, err := v.budget.acquire(ctx, v.EnvelopeBudget, m.Layers[0].Size)
+	if err != nil {
+		return failed(err)
+	}
+	defer release()
+	sig, err := fetchEnvelope(ctx, src, desc, m, raw)
+	if err != nil {
+		return failed(err)
+	}
 	r := v.Check(rule, sig.Envelope, subject)
+	if v.checkRevocation(ctx, rule, &r); ctx.Err() != nil {
+		return nil // cancelled: another signature verified
+	}
 	r.Digest = desc.Digest
 	return &r
 }
@@ -297,6 +388,8 @@ func (v *Verifier) fetchAndCheck(ctx context.Context, src Source, rule *Rule, su
 // against the certificate's validity, and expiry as the rule's level says,
 // then the required annotations. Subject needs a digest; its media type and
 // size are compared when set.
+// It sends no request: Verify and VerifyDetached run the revocation check
+// (checkRevocation) on a signature that passes Check.
 func (v *Verifier) Check(rule *Rule, envelope []byte, subject ocispec.Descriptor) SignatureResult {
 	var r SignatureResult
 	env, err := VerifyIntegrity(envelope, subject)
@@ -369,10 +462,17 @@ func authentic(rule *Rule, chain []*x509.Certificate) error {
 // validity, and the chain's validity now: with the notary.x509 scheme the
 // signing time is the signer's claim, so the certificates must still be valid.
 func timely(env *signature.Envelope, now time.Time) error {
-	leaf := env.Chain[0]
-	if env.SigningTime.Before(leaf.NotBefore) || env.SigningTime.After(leaf.NotAfter) {
-		return fmt.Errorf("signed at %s, outside the certificate's validity (%s to %s)",
-			env.SigningTime.Format(time.RFC3339), leaf.NotBefore.Format(time.RFC3339), leaf.NotAfter.Format(time.RFC3339))
+	// "The certificates in the certificate chain MUST be valid at signing
+	// time" (signature specification, Certificate Requirements).
+	for i, c := range env.Chain {
+		if env.SigningTime.Before(c.NotBefore) || env.SigningTime.After(c.NotAfter) {
+			whose := "the certificate's validity"
+			if i > 0 {
+				whose = fmt.Sprintf("the validity of certificate %q", c.Subject.String())
+			}
+			return fmt.Errorf("signed at %s, outside %s (%s to %s)",
+				env.SigningTime.Format(time.RFC3339), whose, c.NotBefore.Format(time.RFC3339), c.NotAfter.Format(time.RFC3339))
+		}
 	}
 	for _, c := range env.Chain {
 		if now.Before(c.NotBefore) {

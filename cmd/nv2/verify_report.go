@@ -168,6 +168,8 @@ func rejectionHint(prog string, blob bool, err error) string {
 	var mismatch *trust.SubjectMismatchError
 	var ce *trust.CheckError
 	switch {
+	case blob && errors.As(err, &ce) && ce.Check == trust.CheckIntegrity:
+		return "the file is not the one that was signed, or the signature is not a blob signature of it"
 	case errors.As(err, &mismatch):
 		return fmt.Sprintf("a signature signs another artifact (%s), not this one: sign this digest with '%s sign'", mismatch.Signed.Digest, prog)
 	case !errors.As(err, &ce):
@@ -175,9 +177,6 @@ func rejectionHint(prog string, blob bool, err error) string {
 	}
 	switch ce.Check {
 	case trust.CheckIntegrity:
-		if blob {
-			return "the file is not the one that was signed, or the signature is not a blob signature of it"
-		}
 		return fmt.Sprintf("a signature is damaged or breaks the signature format's rules: sign again with '%s sign'", prog)
 	case trust.CheckAuthenticTimestamp:
 		return fmt.Sprintf("a certificate of the signature is not valid now, or was not when it signed: sign again with a valid certificate ('%s cert generate' makes one)", prog)

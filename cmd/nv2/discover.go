@@ -32,6 +32,10 @@ func discoverCommand() *cli.Command {
 type discoverNode struct {
 	descriptor
 	Referrers []discoverNode `json:"referrers"`
+	// Platform and Manifests: an image index's manifests (platform.go);
+	// "" and [] for other artifacts.
+	Platform  string         `json:"platform"`
+	Manifests []discoverNode `json:"manifests"`
 }
 
 type discoverResult struct {
@@ -40,9 +44,12 @@ type discoverResult struct {
 }
 
 func toDiscoverNode(n *registry.Node) discoverNode {
-	out := discoverNode{descriptor: toDescriptor(n.Descriptor), Referrers: []discoverNode{}}
+	out := discoverNode{descriptor: toDescriptor(n.Descriptor), Referrers: []discoverNode{}, Manifests: []discoverNode{}, Platform: flows.FormatPlatform(n.Platform)}
 	for _, r := range n.Referrers {
 		out.Referrers = append(out.Referrers, toDiscoverNode(r))
+	}
+	for _, m := range n.Manifests {
+		out.Manifests = append(out.Manifests, toDiscoverNode(m))
 	}
 	return out
 }
@@ -67,16 +74,18 @@ func runDiscover(c *cli.Context) error {
 		}
 		w := c.App.Writer
 		printf(w, "%s\n", res.Reference)
-		printTree(c, res.Referrers, "")
-		if len(res.Referrers) == 0 {
+		printTree(c, res.Referrers, "", len(res.Manifests) > 0)
+		printManifests(c, res.Manifests, "") // platform.go
+		if len(res.Referrers)+len(res.Manifests) == 0 {
 			printf(w, "(no referrers)\n")
 		}
 		return nil
 	})
 }
 
-// printTree prints referrers grouped by artifact type, as oras discover does.
-func printTree(c *cli.Context, nodes []discoverNode, indent string) {
+// printTree prints referrers grouped by artifact type, as oras discover does;
+// more says that branches follow them.
+func printTree(c *cli.Context, nodes []discoverNode, indent string, more bool) {
 	groups := map[string][]discoverNode{}
 	var types []string
 	for _, n := range nodes {
@@ -92,7 +101,7 @@ func printTree(c *cli.Context, nodes []discoverNode, indent string) {
 	sort.Strings(types)
 	for i, t := range types {
 		branch, next := "├── ", "│   "
-		if i == len(types)-1 {
+		if i == len(types)-1 && !more {
 			branch, next = "└── ", "    "
 		}
 		printf(c.App.Writer, "%s%s%s\n", indent, branch, t)
@@ -102,7 +111,7 @@ func printTree(c *cli.Context, nodes []discoverNode, indent string) {
 				b2, n2 = "└── ", "    "
 			}
 			printf(c.App.Writer, "%s%s%s%s\n", indent, next, b2, n.Digest)
-			printTree(c, n.Referrers, indent+next+n2)
+			printTree(c, n.Referrers, indent+next+n2, false)
 		}
 	}
 }

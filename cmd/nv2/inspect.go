@@ -34,6 +34,9 @@ type inspectResult struct {
 	Reference  string             `json:"reference"`
 	Subject    descriptor         `json:"subject"`
 	Signatures []inspectSignature `json:"signatures"`
+	// Platform and Manifests: an image index's manifests (platform.go).
+	Platform  string          `json:"platform,omitempty"`
+	Manifests []inspectResult `json:"manifests,omitempty"`
 }
 
 type inspectSignature struct {
@@ -44,6 +47,8 @@ type inspectSignature struct {
 	SigningAgent string            `json:"signingAgent"`
 	Annotations  map[string]string `json:"signedMetadata"`
 	Certificates []certificate     `json:"certificates"`
+	// Timestamp is what the timestamp token says, read but not trusted.
+	Timestamp *timestampReport `json:"timestamp"`
 	// Revocation is what the revocation check found for the certificates.
 	Revocation []revocationReport `json:"revocation"`
 	// Error says why the signature could not be read or is not intact.
@@ -68,23 +73,40 @@ func runInspect(c *cli.Context) error {
 		if opts := revocationOptions(c); opts.Action != "skip" {
 			flows.CheckRevocation(ctx, opts.Checker(), found)
 		}
-		res := inspectResult{Reference: found.Reference, Subject: toDescriptor(found.Subject), Signatures: []inspectSignature{}}
-		for _, sig := range found.Signatures {
-			res.Signatures = append(res.Signatures, toInspectSignature(sig))
-		}
+		res := toInspectResult(found)
 		if asJSON {
 			return writeJSON(c.App.Writer, res)
 		}
-		w := c.App.Writer
-		printf(w, "%s\n", res.Reference)
-		if len(res.Signatures) == 0 {
-			printf(w, "  no signatures\n")
-		}
-		for _, s := range res.Signatures {
-			s.printText(w)
-		}
+		printf(c.App.Writer, "%s\n", res.Reference)
+		printInspect(c.App.Writer, res, "")
 		return nil
 	})
+}
+
+// toInspectResult renders what Inspect found, an index's manifests too.
+func toInspectResult(found *flows.InspectResult) inspectResult {
+	res := inspectResult{Reference: found.Reference, Subject: toDescriptor(found.Subject), Signatures: []inspectSignature{},
+		Platform: flows.FormatPlatform(found.Subject.Platform)}
+	for _, sig := range found.Signatures {
+		res.Signatures = append(res.Signatures, toInspectSignature(sig))
+	}
+	for _, m := range found.Manifests {
+		res.Manifests = append(res.Manifests, toInspectResult(m))
+	}
+	return res
+}
+
+// printInspect prints the signatures of res, then its manifests (platform.go),
+// indented by indent.
+func printInspect(out io.Writer, res inspectResult, indent string) {
+	w := indentWriter{out, indent}
+	if len(res.Signatures) == 0 {
+		printf(w, "  no signatures\n")
+	}
+	for _, s := range res.Signatures {
+		s.printText(w)
+	}
+	printInspectManifests(out, res.Manifests, indent)
 }
 
 // printText prints one signature as inspect shows it.
@@ -103,6 +125,9 @@ func (s inspectSignature) printText(w io.Writer) {
 	printf(w, "    expiry:        %s\n", exp)
 	if s.SigningAgent != "" {
 		printf(w, "    signing agent: %s\n", s.SigningAgent)
+	}
+	if s.Timestamp != nil {
+		printf(w, "    timestamp:     %s (not verified)\n", s.Timestamp.text())
 	}
 	for _, k := range sortedKeys(s.Annotations) {
 		printf(w, "    metadata:      %s=%s\n", k, s.Annotations[k])
@@ -136,6 +161,7 @@ func toInspectSignature(sig flows.InspectedSignature) inspectSignature {
 	}
 	s.Annotations = orEmpty(env.Payload.TargetArtifact.Annotations)
 	s.Certificates = toCertificates(env.Chain)
+	s.Timestamp = toTimestampReport(sig.Timestamp, sig.TimestampErr)
 	s.Revocation = listOf(toRevocationReports(sig.Revocation))
 	return s
 }

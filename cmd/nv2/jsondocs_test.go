@@ -19,12 +19,11 @@ import (
 func TestJSONDocs(t *testing.T) {
 	docs := jsonExamples(t, filepath.Join("..", "..", "docs", "json.md"))
 	reg := testregistry.Start(t, testregistry.GGCR)
-	img := testregistry.PushImage(t, reg, "net-monitor", "v1", "json-docs")
+	testregistry.PushImage(t, reg, "net-monitor", "v1", "json-docs")
 	u := newDockerUser(t)
 	c := &cliUser{t: t, env: u.env, dir: u.dir}
 	dir := t.TempDir()
 	ref := reg.Host + "/net-monitor:v1"
-	pinned := reg.Host + "/net-monitor@" + img.Digest.String()
 	layout := buildLayout(t)
 	policy := writeFile(t, dir, "policy.json", []byte(`{"version":"1.0","trustPolicies":[{"name":"all","registryScopes":["*"],`+
 		`"signatureVerification":{"level":"strict"},"trustStores":["ca:json-docs"],"trustedIdentities":["*"]}]}`))
@@ -57,14 +56,37 @@ func TestJSONDocs(t *testing.T) {
 	run("nv2 policy show", "policy", "show")
 	run("nv2 cert delete", "cert", "delete", "--store", "json-docs")
 
-	docker := u.standIn()
-	docker.pushes(img.Digest)
-	u.must(0, "nv2", "config", "enable")
 	u.must(0, "nv2", "config", "set", "--key", key, "--cert", cert, "--verify-cert", cert)
 	got["docker nv2 config"] = u.must(0, "nv2", "config", "-o", "json").stdout
-	got["docker nv2 push"] = u.must(0, "nv2", "push", "-o", "json", ref).stdout
-	got["docker nv2 pull"] = u.must(0, "nv2", "pull", "-o", "json", pinned).stdout
+	checkJSONDocs(t, docs, got)
+	for name := range docs {
+		if _, ok := got[name]; !ok && !engineJSON[name] {
+			t.Errorf("docs/json.md documents %s, which no test runs", name)
+		}
+	}
+}
 
+// engineJSON names the commands whose JSON TestDockerJSONDocs checks: they
+// need a docker engine.
+var engineJSON = map[string]bool{"docker nv2 push": true, "docker nv2 pull": true}
+
+// TestDockerJSONDocs: docker nv2 push and pull with -o json, on a real
+// engine, against their examples in docs/json.md.
+func TestDockerJSONDocs(t *testing.T) {
+	u, _ := engineUser(t)
+	reg := testregistry.Start(t, testregistry.Distribution)
+	ref := reg.Host + "/team/json-docs:v1"
+	u.build(ref, "json-docs")
+	got := map[string]string{
+		"docker nv2 push": u.must(0, "nv2", "push", "--docker-push", "-o", "json", ref).stdout,
+		"docker nv2 pull": u.must(0, "nv2", "pull", "-o", "json", ref).stdout,
+	}
+	checkJSONDocs(t, jsonExamples(t, filepath.Join("..", "..", "docs", "json.md")), got)
+}
+
+// checkJSONDocs checks each command's output in got against its example.
+func checkJSONDocs(t *testing.T, docs map[string]any, got map[string]string) {
+	t.Helper()
 	for name, out := range got {
 		doc, ok := docs[name]
 		if !ok {
@@ -78,11 +100,6 @@ func TestJSONDocs(t *testing.T) {
 		}
 		for _, d := range sameShape(doc, v, "") {
 			t.Errorf("%s: %s\noutput:\n%s", name, d, out)
-		}
-	}
-	for name := range docs {
-		if _, ok := got[name]; !ok {
-			t.Errorf("docs/json.md documents %s, which this test does not run", name)
 		}
 	}
 }

@@ -25,7 +25,7 @@ func pullCommand() *cli.Command {
 			&cli.StringFlag{Name: "to-oci-layout", Usage: "copy into the OCI image layout `DIR[:tag]` (created if missing); required"},
 			outputFlag(),
 			noProgressFlag(),
-		}, trustFlags()...), registryFlags()...),
+		}, append(trustFlags(), platformFlags()...)...), registryFlags()...),
 		Action: runPull,
 	}
 }
@@ -61,7 +61,10 @@ func runPull(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	loc := flows.Location{Ref: raw}
+	loc, err := withPlatform(c, flows.Location{Ref: raw})
+	if err != nil {
+		return err
+	}
 	if _, err := client.ParseLocation(loc); err != nil {
 		return err
 	}

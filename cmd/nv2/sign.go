@@ -4,6 +4,7 @@ import (
 	"context"
 	"github.com/urfave/cli/v2"
 
+	"github.com/nv2-signing/nv2/internal/dockerplugin"
 	"github.com/nv2-signing/nv2/pkg/flows"
 )
 
@@ -20,6 +21,7 @@ func signCommand() *cli.Command {
 			"the envelope without pushing it ('nv2 attach' pushes it later).\n\n" +
 			"   nv2 sign --key signer.key --cert signer.crt registry.example/net-monitor:v1\n" +
 			"   nv2 sign --key signer.key --cert signer.crt --oci-layout ./build:v1\n" +
+			"   nv2 sign --key signer.key --cert signer.crt --timestamp-url http://tsa.example/tsr --timestamp-root-cert tsa-root.crt REF\n" +
 			"   nv2 sign --key signer.key --cert signer.crt --manifest manifest.json --signature-out sig.jws",
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "key", Aliases: []string{"k"}, Usage: "private key `FILE` (PEM: PKCS#8, PKCS#1 or SEC1); required"},
@@ -33,7 +35,7 @@ func signCommand() *cli.Command {
 			&cli.StringFlag{Name: "signature-out", Usage: "write the signature envelope to `SIG` (JWS JSON) as well"},
 			&cli.BoolFlag{Name: "force", Usage: "let --signature-out replace an existing file"},
 			outputFlag(),
-		}, registryFlags()...),
+		}, append(append(signPlatformFlags(), timestampFlags()...), registryFlags()...)...),
 		Action: runSign,
 	}
 }
@@ -51,17 +53,23 @@ type signResult struct {
 	Envelope      *descriptor `json:"envelope"`
 	SignatureFile string      `json:"signatureFile"`
 	Algorithm     string      `json:"algorithm"`
+	// Platform is the platform of what was signed, as its index lists it;
+	// Children are the manifests of an index signed with --recursive.
+	Platform string       `json:"platform,omitempty"`
+	Children []signResult `json:"children,omitempty"`
 }
 
 // signOptions reads sign's flags into the flow's options.
 func signOptions(c *cli.Context) (opts flows.SignOptions, err error) {
 	key, cert := c.String("key"), c.String("cert")
-	if p := pluginOf(c); p.active() && key == "" && cert == "" {
-		cfg, _, err := p.config()
-		if err != nil {
+	var plugin *dockerplugin.Config
+	if p := pluginOf(c); p.active() {
+		if plugin, _, err = p.config(); err != nil {
 			return opts, err
 		}
-		key, cert = cfg.Key, cfg.Cert // docker nv2 sign: the configured pair
+		if key == "" && cert == "" {
+			key, cert = plugin.Key, plugin.Cert // docker nv2 sign: the configured pair
+		}
 	}
 	// Checked here, not with Required: urfave/cli reports a missing
 	// required flag as a plain error (exit 1), and this is usage (exit 2).
@@ -99,7 +107,13 @@ func signOptions(c *cli.Context) (opts flows.SignOptions, err error) {
 	if opts.Annotations, err = parseAnnotations(c.StringSlice("annotation")); err != nil {
 		return opts, err
 	}
+	if err := signPlatformOptions(c, &opts); err != nil { // platform.go
+		return opts, err
+	}
 	if opts.Signer, err = flows.LoadSigner(key, cert); err != nil {
+		return opts, err
+	}
+	if opts.Timestamp, err = timestampClient(c, plugin); err != nil {
 		return opts, err
 	}
 	if manifestFile != "" {
@@ -117,16 +131,23 @@ func runSign(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	if done, err := signLocal(c, opts); done {
+		return err
+	}
 	asJSON, err := jsonOutput(c)
 	if err != nil {
 		return err
 	}
 	return withClient(c, func(ctx context.Context, client *flows.Client) error {
 		res, err := client.Sign(ctx, opts)
-		if err != nil {
+		if res == nil {
 			return err
 		}
-		return reportSign(c, asJSON, opts, res)
+		// --recursive reports what it signed even when some pushes failed.
+		if rerr := reportSign(c, asJSON, opts, res); rerr != nil {
+			return rerr
+		}
+		return err
 	})
 }
 
@@ -153,7 +174,8 @@ func toSignResult(c *cli.Context, opts flows.SignOptions, res *flows.SignResult)
 		warnf(c, "cannot keep the signature until it is pushed (%v): if the push fails, signing again makes a second signature", res.JournalErr)
 	}
 	out := signResult{Reference: res.Reference, Subject: toDescriptor(res.Subject), Algorithm: string(res.Algorithm),
-		Signature: optDescriptor(res.Signature), Envelope: optDescriptor(res.Envelope)}
+		Signature: optDescriptor(res.Signature), Envelope: optDescriptor(res.Envelope),
+		Platform: flows.FormatPlatform(res.Platform), Children: toSignChildren(res.Children)}
 	if opts.Manifest != nil {
 		out.Reference = c.String("manifest")
 	}
@@ -173,6 +195,7 @@ func printSign(c *cli.Context, opts flows.SignOptions, out signResult) {
 	if out.Signature != nil {
 		printf(w, "Signature %s (%s)\n", out.Signature.Digest, out.Algorithm)
 	}
+	printSignChildren(c, out) // platform.go
 	if out.SignatureFile != "" {
 		printf(w, "Envelope written to %s (%s)\n", out.SignatureFile, out.Algorithm)
 		if out.Signature == nil {

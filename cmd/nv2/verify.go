@@ -39,7 +39,7 @@ func verifyCommand() *cli.Command {
 			&cli.StringFlag{Name: "manifest", Usage: "the manifest `FILE` the --signature envelope must sign"},
 			&cli.StringFlag{Name: "media-type", Usage: "the media `TYPE` of the --manifest file, when it has no mediaType field"},
 			outputFlag(),
-		), registryFlags()...),
+		), append(platformFlags(), registryFlags()...)...),
 		Action: runVerify,
 	}
 }
@@ -68,7 +68,10 @@ func runVerify(c *cli.Context) error {
 	}
 	var locs []flows.Location
 	for _, raw := range c.Args().Slice() {
-		loc := flows.Location{Ref: raw, Layout: c.Bool("oci-layout")}
+		loc, err := withPlatform(c, flows.Location{Ref: raw, Layout: c.Bool("oci-layout")})
+		if err != nil {
+			return err
+		}
 		// A malformed reference is reported before any file is read.
 		if _, err := client.ParseLocation(loc); err != nil {
 			return err
@@ -94,7 +97,7 @@ func runVerify(c *cli.Context) error {
 // newVerifier builds the verifier from --cert, --policy, the docker
 // plugin's configured trust, or the configured trust policy, in that order.
 func newVerifier(c *cli.Context) (*trust.Verifier, error) {
-	opts := flows.TrustOptions{CertFiles: c.StringSlice("cert"), PolicyFile: c.String("policy"), Revocation: revocationOptions(c)}
+	opts := flows.TrustOptions{CertFiles: c.StringSlice("cert"), TSACertFiles: c.StringSlice("tsa-cert"), PolicyFile: c.String("policy"), Revocation: revocationOptions(c)}
 	if len(opts.CertFiles) > 0 && opts.PolicyFile != "" {
 		return nil, usageErrorf("use --cert or --policy, not both")
 	}
@@ -104,6 +107,9 @@ func newVerifier(c *cli.Context) (*trust.Verifier, error) {
 			return nil, err
 		}
 		opts.CertFiles, opts.PolicyFile = cfg.VerifyCerts, cfg.Policy
+	}
+	if len(opts.TSACertFiles) > 0 && len(opts.CertFiles) == 0 {
+		return nil, usageErrorf("--tsa-cert goes with --cert; a trust policy names tsa trust stores instead ('%s cert add --type tsa')", c.App.Name)
 	}
 	v, err := flows.NewVerifier(opts)
 	if err != nil {

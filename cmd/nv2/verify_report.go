@@ -27,7 +27,10 @@ type verifyResult struct {
 	Tried     int                 `json:"signaturesTried"`
 	Rejected  []rejectedSignature `json:"rejected"`
 	Error     string              `json:"error"`
-	code      int
+	// Platform: with --platform, which manifest verified and whose
+	// signature vouched for it; null without.
+	Platform *platformReport `json:"platform"`
+	code     int
 }
 
 type signatureReport struct {
@@ -40,6 +43,8 @@ type signatureReport struct {
 	Warnings    []string          `json:"warnings"`
 	// Revocation is what the revocation check found; empty when skipped.
 	Revocation []revocationReport `json:"revocation"`
+	// Timestamp is the trusted timestamp the policy checked, if any.
+	Timestamp *timestampReport `json:"timestamp"`
 }
 
 type rejectedSignature struct {
@@ -54,7 +59,7 @@ type rejectedSignature struct {
 
 // toVerifyResult renders one verdict.
 func toVerifyResult(prog string, r flows.VerifyResult) verifyResult {
-	out := verifyResult{Reference: r.Reference, Verified: r.Verified, Status: trust.Failed, Rejected: []rejectedSignature{}, code: exitCode(r.Err)}
+	out := verifyResult{Reference: r.Reference, Verified: r.Verified, Status: trust.Failed, Rejected: []rejectedSignature{}, code: exitCode(r.Err), Platform: toPlatformReport(r.Platform)}
 	if r.Err != nil {
 		out.Error = advise(prog, r.Err).Error()
 	}
@@ -80,6 +85,7 @@ func toVerifyResult(prog string, r flows.VerifyResult) verifyResult {
 			Digest: s.Digest.String(), Algorithm: string(env.Algorithm), Signer: env.Chain[0].Subject.String(),
 			SigningTime: env.SigningTime.UTC(), Annotations: orEmpty(env.Payload.TargetArtifact.Annotations), Warnings: listOf(s.Warnings),
 			Revocation: listOf(toRevocationReports(s.Revocation)),
+			Timestamp:  toTimestampReport(s.Timestamp, nil),
 		}
 		if !env.Expiry.IsZero() {
 			exp := env.Expiry.UTC()
@@ -112,8 +118,12 @@ func (r *verifyResult) printText(c *cli.Context) {
 		if s.Expiry != nil {
 			printf(w, "  expires at:   %s\n", formatTime(*s.Expiry))
 		}
+		if s.Timestamp != nil {
+			printf(w, "  timestamp:    %s\n", s.Timestamp.text())
+		}
 		printf(w, "  signature:    %s (%s)\n", s.Digest, s.Algorithm)
 		printf(w, "  trust policy: %s (%s)\n", r.Policy, r.Level)
+		r.printPlatform(c) // platform.go
 		for _, k := range sortedKeys(s.Annotations) {
 			printf(w, "  metadata:     %s=%s\n", k, s.Annotations[k])
 		}
@@ -128,6 +138,7 @@ func (r *verifyResult) printText(c *cli.Context) {
 		printf(w, "Skipped %s: trust policy %q has level skip, so nothing was verified\n", r.Verified, r.Policy)
 	default:
 		printf(ew, "nv2: %s: %s\n", r.Reference, r.Error)
+		r.printPlatform(c)
 		for _, rej := range r.Rejected {
 			printf(ew, "  %s: %s\n", rej.Digest, rej.Reason)
 		}

@@ -32,8 +32,9 @@ type PullResult struct {
 	Pinned, Tagged string
 }
 
-// Pull verifies the image and, only when it verifies, has docker pull
-// exactly the digest that verified and tag it NAME:TAG. Nothing reaches the
+// Pull verifies the image (of an image index, the manifest for
+// opts.Platform, by default this machine's platform) and, only when it
+// verifies, has docker pull exactly the digest that verified and tag it NAME:TAG. Nothing reaches the
 // engine that did not verify: the error is then the verdict's.
 func Pull(ctx context.Context, d *Docker, client *flows.Client, opts PullOptions) (*PullResult, error) {
 	img, err := ParseImageName(opts.Name)
@@ -44,14 +45,21 @@ func Pull(ctx context.Context, d *Docker, client *flows.Client, opts PullOptions
 	if ref.Reference() == "" {
 		ref.Tag = "latest" // what docker pulls
 	}
-	res := &PullResult{VerifyResult: client.Verify(ctx, opts.Verifier, flows.Location{Ref: ref.String()})[0]}
+	// Multi-platform: verify the manifest docker pulls for its platform.
+	loc := flows.Location{Ref: ref.String(), Platform: flows.DefaultPlatform()}
+	if opts.Platform != "" {
+		if loc.Platform, err = flows.ParsePlatform(opts.Platform); err != nil {
+			return nil, err
+		}
+	}
+	res := &PullResult{VerifyResult: client.Verify(ctx, opts.Verifier, loc)[0]}
 	if opts.Verified != nil {
 		opts.Verified(res.VerifyResult)
 	}
 	if res.Err != nil {
 		return res, res.Err
 	}
-	res.Pinned = img.Raw + "@" + res.Subject.Digest.String()
+	res.Pinned = img.Raw + "@" + res.VerifiedDigest().String()
 	args := []string{"pull"}
 	if opts.Platform != "" {
 		args = append(args, "--platform", opts.Platform)

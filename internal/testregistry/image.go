@@ -10,9 +10,11 @@ import (
 	"github.com/opencontainers/go-digest"
 	specs "github.com/opencontainers/image-spec/specs-go"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"oras.land/oras-go/v2"
 	"oras.land/oras-go/v2/content"
 	"oras.land/oras-go/v2/content/oci"
 	"oras.land/oras-go/v2/errdef"
+	"oras.land/oras-go/v2/registry"
 	"oras.land/oras-go/v2/registry/remote"
 )
 
@@ -21,7 +23,9 @@ type Image struct {
 	Manifest   []byte
 	Descriptor ocispec.Descriptor
 	Blobs      map[digest.Digest][]byte
-	blobDescs  []ocispec.Descriptor
+	// Platform is the platform of a platform image of an Index.
+	Platform  *ocispec.Platform
+	blobDescs []ocispec.Descriptor
 }
 
 // NewImage makes a tiny, valid OCI image whose content depends on seed, so
@@ -29,8 +33,13 @@ type Image struct {
 func NewImage(seed string) *Image {
 	config := []byte(`{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]},"config":{"Labels":{"seed":` + quote(seed) + `}}}`)
 	layer := []byte("nv2 test layer " + seed + "\n")
+	return imageOf(config, layer, ocispec.MediaTypeImageLayer)
+}
+
+// imageOf makes the image of one config and one layer of layerType.
+func imageOf(config, layer []byte, layerType string) *Image {
 	cd := content.NewDescriptorFromBytes(ocispec.MediaTypeImageConfig, config)
-	ld := content.NewDescriptorFromBytes(ocispec.MediaTypeImageLayer, layer)
+	ld := content.NewDescriptorFromBytes(layerType, layer)
 	m := ocispec.Manifest{
 		Versioned: specs.Versioned{SchemaVersion: 2},
 		MediaType: ocispec.MediaTypeImageManifest,
@@ -58,26 +67,42 @@ func quote(s string) string {
 // not empty). It returns the manifest descriptor.
 func (img *Image) Push(t testing.TB, host, repo, tag string) ocispec.Descriptor {
 	t.Helper()
-	ctx := context.Background()
+	if err := put(remoteRepo(t, host, repo), img.blobDescs, img.Blobs, img.Descriptor, img.Manifest, tag); err != nil {
+		t.Fatalf("push image: %v", err)
+	}
+	return img.Descriptor
+}
+
+// remoteRepo is host/repo over plain HTTP.
+func remoteRepo(t testing.TB, host, repo string) *remote.Repository {
+	t.Helper()
 	r, err := remote.NewRepository(host + "/" + repo)
 	if err != nil {
 		t.Fatal(err)
 	}
 	r.PlainHTTP = true
-	for _, d := range img.blobDescs {
-		if err := r.Push(ctx, d, bytes.NewReader(img.Blobs[d.Digest])); err != nil {
-			t.Fatalf("push blob: %v", err)
+	return r
+}
+
+// put stores blobs (with their data) and then the manifest raw in s, and
+// tags it when tag is not empty. Content s already has is fine.
+func put(s oras.Target, blobs []ocispec.Descriptor, data map[digest.Digest][]byte, desc ocispec.Descriptor, raw []byte, tag string) error {
+	ctx := context.Background()
+	for _, d := range blobs {
+		if err := s.Push(ctx, d, bytes.NewReader(data[d.Digest])); err != nil && !errors.Is(err, errdef.ErrAlreadyExists) {
+			return err
 		}
 	}
-	if tag != "" {
-		err = r.PushReference(ctx, img.Descriptor, bytes.NewReader(img.Manifest), tag)
-	} else {
-		err = r.Push(ctx, img.Descriptor, bytes.NewReader(img.Manifest))
+	if rp, ok := s.(registry.ReferencePusher); ok && tag != "" {
+		return rp.PushReference(ctx, desc, bytes.NewReader(raw), tag)
 	}
-	if err != nil {
-		t.Fatalf("push manifest: %v", err)
+	if err := s.Push(ctx, desc, bytes.NewReader(raw)); err != nil && !errors.Is(err, errdef.ErrAlreadyExists) {
+		return err
 	}
-	return img.Descriptor
+	if tag == "" {
+		return nil
+	}
+	return s.Tag(ctx, desc, tag)
 }
 
 // PushImage pushes NewImage(seed) as host/repo:tag and returns its descriptor.
@@ -95,23 +120,9 @@ func (img *Image) BlobDescriptors() []ocispec.Descriptor {
 // the layout when missing, tags it (when tag is not empty) and returns the
 // manifest descriptor.
 func (img *Image) WriteLayout(dir, tag string) (ocispec.Descriptor, error) {
-	ctx := context.Background()
 	s, err := oci.New(dir)
 	if err != nil {
 		return ocispec.Descriptor{}, err
 	}
-	for _, d := range img.blobDescs {
-		if err := s.Push(ctx, d, bytes.NewReader(img.Blobs[d.Digest])); err != nil && !errors.Is(err, errdef.ErrAlreadyExists) {
-			return ocispec.Descriptor{}, err
-		}
-	}
-	if err := s.Push(ctx, img.Descriptor, bytes.NewReader(img.Manifest)); err != nil && !errors.Is(err, errdef.ErrAlreadyExists) {
-		return ocispec.Descriptor{}, err
-	}
-	if tag != "" {
-		if err := s.Tag(ctx, img.Descriptor, tag); err != nil {
-			return ocispec.Descriptor{}, err
-		}
-	}
-	return img.Descriptor, nil
+	return img.Descriptor, put(s, img.blobDescs, img.Blobs, img.Descriptor, img.Manifest, tag)
 }

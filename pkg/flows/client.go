@@ -28,6 +28,13 @@ type Client struct {
 type Location struct {
 	Ref    string
 	Layout bool
+
+	// Platform, when set, makes Verify and Pull about the manifest an image
+	// index lists for that platform (see verify_platform.go); with
+	// RequirePlatformSignature, that manifest's own signature is required,
+	// the index's is not enough.
+	Platform                 *ocispec.Platform
+	RequirePlatformSignature bool
 }
 
 // Target is an opened Location: where the artifact lives and what names it.

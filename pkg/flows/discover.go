@@ -3,6 +3,8 @@ package flows
 import (
 	"context"
 
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
 	"github.com/nv2-signing/nv2/pkg/registry"
 )
 
@@ -24,7 +26,9 @@ type DiscoverResult struct {
 }
 
 // Discover lists the referrers of an artifact (referrers API, or the
-// referrers tag schema), and theirs in turn down to opts.Depth.
+// referrers tag schema), and theirs in turn down to opts.Depth. Of an image
+// index, it lists those of every manifest the index lists as well (in
+// Node.Manifests).
 func (c *Client) Discover(ctx context.Context, opts DiscoverOptions) (*DiscoverResult, error) {
 	if opts.Depth < 0 {
 		return nil, usagef("depth %d: use 0 for all levels or a positive number", opts.Depth)
@@ -33,9 +37,15 @@ func (c *Client) Discover(ctx context.Context, opts DiscoverOptions) (*DiscoverR
 	if err != nil {
 		return nil, err
 	}
-	tree, err := t.ReferrersTree(ctx, subject, opts.ArtifactType, opts.Depth)
+	// Of an image index, the trees of every manifest it lists too (index.go).
+	trees, parents, err := overIndex(ctx, t, subject, func(ctx context.Context, d ocispec.Descriptor) (*registry.Node, error) {
+		return t.ReferrersTree(ctx, d, opts.ArtifactType, opts.Depth)
+	})
 	if err != nil {
 		return nil, err
 	}
-	return &DiscoverResult{Reference: t.Pinned(subject.Digest), Tree: tree}, nil
+	for i := 1; i < len(trees); i++ {
+		trees[parents[i]].Manifests = append(trees[parents[i]].Manifests, trees[i])
+	}
+	return &DiscoverResult{Reference: t.Pinned(subject.Digest), Tree: trees[0]}, nil
 }

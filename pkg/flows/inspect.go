@@ -8,6 +8,7 @@ import (
 	"github.com/nv2-signing/nv2/pkg/revocation"
 	"github.com/nv2-signing/nv2/pkg/signature"
 	"github.com/nv2-signing/nv2/pkg/spec"
+	"github.com/nv2-signing/nv2/pkg/timestamp"
 	"github.com/nv2-signing/nv2/pkg/trust"
 )
 
@@ -17,6 +18,9 @@ type InspectResult struct {
 	Reference  string
 	Subject    ocispec.Descriptor
 	Signatures []InspectedSignature
+	// Manifests, of an image index, are the manifests it lists (Subject
+	// with its Platform), each with its signatures.
+	Manifests []*InspectResult
 }
 
 // InspectedSignature is one signature as Inspect read it.
@@ -28,15 +32,35 @@ type InspectedSignature struct {
 	Err error
 	// Revocation is what CheckRevocation found for the chain's certificates.
 	Revocation []revocation.Result
+	// Timestamp is what the envelope's timestamp token says (see
+	// timestamp.Parse: read, not trusted); nil when it has none.
+	// TimestampErr says why a token present could not be read.
+	Timestamp    *timestamp.Timestamp
+	TimestampErr error
 }
 
 // Inspect reads every signature of an artifact and checks each envelope's
-// integrity. It makes no trust decision: that is Verify's.
+// integrity; of an image index, those of every manifest it lists too. It
+// makes no trust decision: that is Verify's.
 func (c *Client) Inspect(ctx context.Context, artifact Location) (*InspectResult, error) {
 	t, subject, err := c.Resolve(ctx, artifact)
 	if err != nil {
 		return nil, err
 	}
+	found, parents, err := overIndex(ctx, t, subject, func(ctx context.Context, d ocispec.Descriptor) (*InspectResult, error) {
+		return inspectOne(ctx, t, d)
+	})
+	if err != nil {
+		return nil, err
+	}
+	for i := 1; i < len(found); i++ {
+		found[parents[i]].Manifests = append(found[parents[i]].Manifests, found[i])
+	}
+	return found[0], nil
+}
+
+// inspectOne reads the signatures of subject in t.
+func inspectOne(ctx context.Context, t *Target, subject ocispec.Descriptor) (*InspectResult, error) {
 	refs, err := t.Referrers(ctx, subject, spec.ArtifactTypeSignature)
 	if err != nil {
 		return nil, err
@@ -49,7 +73,19 @@ func (c *Client) Inspect(ctx context.Context, artifact Location) (*InspectResult
 		} else {
 			s.Envelope, s.Err = signature.Verify(sig.Envelope)
 		}
+		if s.Err == nil && len(s.Envelope.TimestampToken) > 0 {
+			s.Timestamp, s.TimestampErr = timestamp.Parse(s.Envelope.TimestampToken, s.Envelope.SignatureValue)
+		}
 		res.Signatures = append(res.Signatures, s)
 	}
 	return res, nil
+}
+
+// all is r and every result in its Manifests, depth first.
+func (r *InspectResult) all() []*InspectResult {
+	out := []*InspectResult{r}
+	for _, m := range r.Manifests {
+		out = append(out, m.all()...)
+	}
+	return out
 }

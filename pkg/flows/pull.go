@@ -36,8 +36,9 @@ type PullResult struct {
 	Sent CopyStats
 }
 
-// Pull verifies opts.Artifact and, only when it verifies, copies exactly the
-// digest that verified (the tag is not resolved again) with its referrers
+// Pull verifies opts.Artifact (with its Platform, the manifest the index
+// lists for it) and, only when it verifies, copies exactly the digest that
+// verified (the tag is not resolved again) with its referrers
 // into the OCI image layout. The error is VerifyResult.Err when
 // verification failed; on any error the layout is left exactly as it was
 // (and not created).
@@ -60,12 +61,11 @@ func (c *Client) Pull(ctx context.Context, opts PullOptions) (*PullResult, error
 	if tag == "" {
 		tag = src.Ref.Tag
 	}
-	res := &PullResult{VerifyResult: VerifyResult{Reference: opts.Artifact.Ref}}
-	res.verdict(verifyAt(ctx, opts.Verifier, src), src.Pinned)
+	res := &PullResult{VerifyResult: c.verifyOne(ctx, opts.Verifier, opts.Artifact)}
 	if res.Err != nil {
 		return res, res.Err
 	}
-	desc, err := registry.CopyToLayout(ctx, src.Storage, res.Subject.Digest, opts.Layout, tag, res.Sent.observers(opts.Progress)...)
+	desc, err := registry.CopyToLayout(ctx, src.Storage, res.VerifiedDigest(), opts.Layout, tag, res.Sent.observers(opts.Progress)...)
 	if err != nil {
 		res.Err = fmt.Errorf("%s verified, but copying it failed: %w", res.Verified, err)
 		return res, res.Err

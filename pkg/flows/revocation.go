@@ -57,15 +57,17 @@ func setRevocation(v *trust.Verifier, opts RevocationOptions, policy bool) error
 }
 
 // CheckRevocation checks the revocation of the chain of every intact
-// signature of res, all at once, and records what it found in each
+// signature of res (and of its Manifests), all at once, and records what it found in each
 // signature's Revocation. It decides nothing: Inspect's signatures carry no
 // verdict.
 func CheckRevocation(ctx context.Context, checker *revocation.Checker, res *InspectResult) {
 	var chains [][]*x509.Certificate
 	var sigs []*InspectedSignature
-	for i := range res.Signatures {
-		if s := &res.Signatures[i]; s.Envelope != nil {
-			chains, sigs = append(chains, s.Envelope.Chain), append(sigs, s)
+	for _, r := range res.all() { // of an image index, its manifests' too
+		for i := range r.Signatures {
+			if s := &r.Signatures[i]; s.Envelope != nil {
+				chains, sigs = append(chains, s.Envelope.Chain), append(sigs, s)
+			}
 		}
 	}
 	for i, results := range checker.CheckChains(ctx, chains...) {

@@ -22,6 +22,9 @@ type VerifyResult struct {
 	// Result is the trust decision with what led to it; nil when the
 	// artifact could not be opened.
 	*trust.Result
+	// Platform, for a Location with a Platform, says which manifest the
+	// index lists for it and whose signature verified it.
+	Platform *PlatformVerdict
 	// Err is nil when a trusted signature verified (or the policy skips
 	// verification). Otherwise it wraps ErrNoSignature, ErrNotVerified,
 	// ErrNotFound when the artifact does not exist (never ErrNoSignature),
@@ -83,6 +86,9 @@ func (c *Client) Verify(ctx context.Context, v *trust.Verifier, locs ...Location
 const VerifyParallel = 8
 
 func (c *Client) verifyOne(ctx context.Context, v *trust.Verifier, loc Location) VerifyResult {
+	if loc.Platform != nil {
+		return c.verifyPlatform(ctx, v, loc) // verify_platform.go
+	}
 	r := VerifyResult{Reference: loc.Ref}
 	t, err := c.openNamed(loc)
 	if err != nil {

@@ -17,7 +17,8 @@ import (
 )
 
 // Copy copies the artifact srcRef (tag or digest) names in src to dst, with
-// all its referrers, their referrers and so on, in any direction between
+// all its referrers, their referrers and so on (of an image index, those of
+// every manifest it lists too), in any direction between
 // registries and layouts, and returns the artifact's descriptor. Digests
 // are kept. dstRef tags the artifact in dst; "" reuses srcRef when it is a
 // tag. Referrers pushed to a registry without the referrers API are indexed
@@ -44,12 +45,10 @@ func Copy(ctx context.Context, src Storage, srcRef string, dst Storage, dstRef s
 		},
 	}
 	if err := oras.ExtendedCopyGraph(ctx, gs, &graphDest{s: dst, src: gs, obs: obs}, root, opts); err != nil {
-		side := dst
-		var ce *oras.CopyError
-		if errors.As(err, &ce) && ce.Origin == oras.CopyErrorOriginSource {
-			side = src
-		}
-		return ocispec.Descriptor{}, side.fail(err, "copy %s from %s to %s", srcRef, src, dst)
+		return ocispec.Descriptor{}, blame(err, src, dst).fail(err, "copy %s from %s to %s", srcRef, src, dst)
+	}
+	if err := copyIndexReferrers(ctx, gs, dst, root, opts); err != nil { // copy_index.go
+		return ocispec.Descriptor{}, fmt.Errorf("copy %s from %s to %s: %w", srcRef, src, dst, err)
 	}
 	tag := dstRef
 	if tag == "" {

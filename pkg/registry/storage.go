@@ -88,6 +88,9 @@ type Node struct {
 	ocispec.Descriptor
 	// Referrers are the artifacts whose subject is this one.
 	Referrers []*Node
+	// Manifests, of an image index, are the manifests it lists, each with
+	// its own referrers; ReferrersTree leaves it empty.
+	Manifests []*Node
 }
 
 // checkReference refuses an empty tag or digest.

@@ -126,7 +126,7 @@ func (g *graphDest) Exists(ctx context.Context, desc ocispec.Descriptor) (bool, 
 }
 
 func (g *graphDest) Push(ctx context.Context, desc ocispec.Descriptor, r io.Reader) error {
-	if len(g.obs.fns) > 0 {
+	if g.obs != nil && len(g.obs.fns) > 0 {
 		r = &countingReader{r: r, desc: desc, obs: g.obs}
 	}
 	return g.s.copyPush(ctx, desc, r)
@@ -178,7 +178,7 @@ type observer struct {
 }
 
 func (o *observer) emit(e CopyEvent) {
-	if len(o.fns) == 0 {
+	if o == nil || len(o.fns) == 0 {
 		return
 	}
 	e.Referrer = o.src.isReferrer(e.Descriptor.Digest)

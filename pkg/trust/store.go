@@ -185,7 +185,7 @@ func (c Config) AddCertificates(typ, name string, files []string) ([]string, err
 // exist is an error wrapping ErrNoStore or fs.ErrNotExist; nothing is
 // removed then.
 func (c Config) DeleteCertificates(typ, name string, files []string) ([]string, error) {
-	if typ != StoreCA && typ != StoreSigningAuthority || !validStoreName(name) {
+	if !validStoreType(typ) || !validStoreName(name) {
 		return nil, &StoreError{Type: typ, Name: name, Err: ErrNoStore}
 	}
 	dir := c.storeDir(typ, name)

@@ -24,13 +24,21 @@ build() {
   mv "$cache/gobin/registry" "$bin"
 }
 
+# in_use reports whether something listens on 127.0.0.1:$port.
+in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; }
+
 start() {
-  build
   mkdir -p "$state"
   if [ -f "$state/pid" ] && kill -0 "$(cat "$state/pid")" 2>/dev/null; then
     echo "registry.sh: a registry is already running (pid $(cat "$state/pid")) on $(cat "$state/addr")" >&2
     cat "$state/addr"; return 0
   fi
+  # Never report, or let the demo write into, a registry this script did not start.
+  if in_use; then
+    echo "registry.sh: port $port on 127.0.0.1 is already in use by another program; pick a free one, e.g. NV2_REGISTRY_PORT=5050" >&2
+    return 1
+  fi
+  build
   storage=$(mktemp -d)
   echo "$storage" >"$state/storage"
   cat >"$state/config.yml" <<YAML
@@ -52,12 +60,12 @@ YAML
   echo $! >"$state/pid"
   echo "127.0.0.1:$port" >"$state/addr"
   for _ in $(seq 1 100); do
-    if curl -fsS "http://127.0.0.1:$port/v2/" >/dev/null 2>&1; then
-      echo "registry.sh: CNCF distribution $version on 127.0.0.1:$port (pid $(cat "$state/pid"))" >&2
-      echo "127.0.0.1:$port"; return 0
-    fi
     if ! kill -0 "$(cat "$state/pid")" 2>/dev/null; then
       echo "registry.sh: the registry exited; its log:" >&2; cat "$state/log" >&2; rm -f "$state/pid"; return 1
+    fi
+    if curl -fsS "http://127.0.0.1:$port/v2/" >/dev/null 2>&1 && kill -0 "$(cat "$state/pid")" 2>/dev/null; then
+      echo "registry.sh: CNCF distribution $version on 127.0.0.1:$port (pid $(cat "$state/pid"))" >&2
+      echo "127.0.0.1:$port"; return 0
     fi
     sleep 0.1
   done

@@ -15,7 +15,7 @@ func attachCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "attach",
 		Usage:     "push a detached signature envelope beside the artifact it signs",
-		ArgsUsage: "REF",
+		ArgsUsage: "--signature SIG REF",
 		Description: "Pushes the envelope in SIG (from 'nv2 sign --signature-out') as a signature\n" +
 			"artifact whose subject is REF: the second half of signing offline. The\n" +
 			"envelope must be intact and sign exactly the digest REF resolves to;\n" +

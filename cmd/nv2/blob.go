@@ -152,7 +152,8 @@ func blobInspectCommand() *cli.Command {
 		Description: "Shows what SIG signs (media type, digest, size) and the signature as\n" +
 			"'nv2 inspect' shows one: algorithm, signing time, expiry, signed metadata and\n" +
 			"each certificate of its chain. It checks the envelope's integrity but makes\n" +
-			"no trust decision: use 'nv2 blob verify' for that.",
+			"no trust decision: use 'nv2 blob verify' for that.\n\n" +
+			"   nv2 blob inspect app.tar.gz.jws.sig",
 		Flags:  []cli.Flag{outputFlag()},
 		Action: runBlobInspect,
 	}

@@ -30,11 +30,19 @@ func blobPolicyCommand() *cli.Command {
 				Name:      "import",
 				Usage:     "check a blob trust policy file and make it the configured blob policy",
 				ArgsUsage: "FILE",
-				Action:    runBlobPolicyImport,
+				Description: "Checks FILE against the blob trust policy rules and copies it to\n" +
+					"$XDG_CONFIG_HOME/nv2/trustpolicy.blob.json. Warns about trust stores it\n" +
+					"names that do not exist yet: add them with 'nv2 cert add'.\n\n" +
+					"   nv2 blob policy import ./trustpolicy.blob.json",
+				Flags:  []cli.Flag{outputFlag()},
+				Action: runBlobPolicyImport,
 			},
 			{
-				Name:   "show",
-				Usage:  "print the configured blob trust policy",
+				Name:  "show",
+				Usage: "print the configured blob trust policy",
+				Description: "Prints each policy of the configured blob trust policy: its name, whether\n" +
+					"it is the global one, level, overrides, trust stores and identities.\n\n" +
+					"   nv2 blob policy show",
 				Flags:  []cli.Flag{outputFlag()},
 				Action: runBlobPolicyShow,
 			},
@@ -43,12 +51,16 @@ func blobPolicyCommand() *cli.Command {
 }
 
 func runBlobPolicyImport(c *cli.Context) error {
-	return importPolicy(c, "blob trust", func(cfg trust.Config, data []byte) (int, string, error) {
+	return importPolicy(c, "blob trust", func(cfg trust.Config, data []byte) (policyImport, []string, error) {
 		doc, err := cfg.ImportBlobPolicy(data)
 		if err != nil {
-			return 0, "", err
+			return policyImport{}, nil, err
 		}
-		return len(doc.TrustPolicies), cfg.BlobPolicyPath(), nil
+		var stores []string
+		for _, p := range doc.TrustPolicies {
+			stores = append(stores, p.TrustStores...)
+		}
+		return policyImport{File: cfg.BlobPolicyPath(), Policies: len(doc.TrustPolicies)}, stores, nil
 	})
 }
 

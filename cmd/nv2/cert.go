@@ -8,7 +8,6 @@ import (
 	"github.com/urfave/cli/v2"
 
 	nvcrypto "github.com/nv2-signing/nv2/pkg/crypto"
-	"github.com/nv2-signing/nv2/pkg/trust"
 )
 
 func certCommand() *cli.Command {
@@ -19,7 +18,7 @@ func certCommand() *cli.Command {
 			{
 				Name:      "generate",
 				Usage:     "generate a key and certificate (chain) for 'nv2 sign'",
-				ArgsUsage: " ",
+				ArgsUsage: "--name NAME",
 				Description: "Writes NAME.key (mode 0600) and NAME.crt into --out. With --ca, also a CA\n" +
 					"(NAME-ca.key, NAME-ca.crt) that issued the signing certificate; NAME.crt\n" +
 					"then holds the chain, leaf first. For tests and demos: production keys\n" +
@@ -37,28 +36,9 @@ func certCommand() *cli.Command {
 				},
 				Action: runCertGenerate,
 			},
-			{
-				Name:      "add",
-				Usage:     "add certificates to a trust store",
-				ArgsUsage: "FILE...",
-				Description: "Copies PEM certificate files into the trust store --type:--store, in\n" +
-					"$XDG_CONFIG_HOME/nv2/truststore/x509/TYPE/NAME/, where a trust policy's\n" +
-					"trustStores entry \"TYPE:NAME\" finds them. A tsa store holds the root\n" +
-					"certificates of Time Stamping Authorities whose timestamps are trusted.\n\n" +
-					"   nv2 cert add --store wabbit-networks ./keys/wabbit-networks.io-ca.crt\n" +
-					"   nv2 cert add --type tsa --store acme-tsa ./tsa-root.crt",
-				Flags: []cli.Flag{
-					&cli.StringFlag{Name: "store", Aliases: []string{"s"}, Required: true, Usage: "trust store `NAME`"},
-					&cli.StringFlag{Name: "type", Aliases: []string{"t"}, Value: trust.StoreCA, Usage: "trust store type: ca, signingAuthority or tsa"},
-				},
-				Action: runCertAdd,
-			},
-			{
-				Name:   "list",
-				Usage:  "list the certificates in the trust stores",
-				Flags:  []cli.Flag{outputFlag()},
-				Action: runCertList,
-			},
+			certAddCommand(),
+			certListCommand(),
+			certDeleteCommand(),
 		},
 	}
 }
@@ -66,18 +46,18 @@ func certCommand() *cli.Command {
 type generateResult struct {
 	Key        string `json:"key"`
 	Cert       string `json:"certificate"`
-	CAKey      string `json:"caKey,omitempty"`
-	CACert     string `json:"caCertificate,omitempty"`
+	CAKey      string `json:"caKey"`
+	CACert     string `json:"caCertificate"`
 	Subject    string `json:"subject"`
 	Thumbprint string `json:"sha256Thumbprint"`
 	// CAThumbprint is the CA's thumbprint (with --ca).
-	CAThumbprint string    `json:"caSha256Thumbprint,omitempty"`
+	CAThumbprint string    `json:"caSha256Thumbprint"`
 	NotAfter     time.Time `json:"notAfter"`
 }
 
 func runCertGenerate(c *cli.Context) error {
 	if c.NArg() != 0 {
-		return usageErrorf("'nv2 cert generate' takes no arguments; use --name and --out")
+		return usageErrorf("'%s' takes no arguments; use --name and --out", c.Command.HelpName)
 	}
 	asJSON, err := jsonOutput(c)
 	if err != nil {
@@ -132,58 +112,5 @@ func runCertGenerate(c *cli.Context) error {
 		trustFile = res.CACert
 	}
 	printf(w, "Verify with: nv2 verify --cert %s REF\n", trustFile)
-	return nil
-}
-
-func runCertAdd(c *cli.Context) error {
-	if c.NArg() == 0 {
-		return usageErrorf("'nv2 cert add' needs at least one certificate file")
-	}
-	cfg, err := trust.DefaultConfig()
-	if err != nil {
-		return err
-	}
-	added, err := cfg.AddCertificates(c.String("type"), c.String("store"), c.Args().Slice())
-	for _, p := range added {
-		printf(c.App.Writer, "Added %s\n", p)
-	}
-	if err != nil {
-		return err
-	}
-	return nil
-}
-
-type listEntry struct {
-	Store        string        `json:"store"`
-	File         string        `json:"file"`
-	Certificates []certificate `json:"certificates"`
-}
-
-func runCertList(c *cli.Context) error {
-	cfg, asJSON, err := configAndFormat(c)
-	if err != nil {
-		return err
-	}
-	entries, err := cfg.List()
-	if err != nil {
-		return err
-	}
-	out := []listEntry{}
-	for _, e := range entries {
-		out = append(out, listEntry{Store: e.Type + ":" + e.Name, File: e.Path, Certificates: toCertificates(e.Certificates)})
-	}
-	if asJSON {
-		return writeJSON(c.App.Writer, out)
-	}
-	if len(out) == 0 {
-		printf(c.App.Writer, "The trust store is empty. Add certificates with 'nv2 cert add --store NAME FILE'.\n")
-		return nil
-	}
-	for _, e := range out {
-		printf(c.App.Writer, "%s  %s\n", e.Store, e.File)
-		for _, cert := range e.Certificates {
-			printf(c.App.Writer, "    %s (sha256 %s, until %s)\n", cert.Subject, cert.Thumbprint, formatTime(cert.NotAfter))
-		}
-	}
 	return nil
 }

@@ -102,7 +102,14 @@ func newClient(c *cli.Context) (*flows.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &flows.Client{Registry: client, DefaultRegistry: os.Getenv(envRegistry)}, nil
+	defaultRegistry := os.Getenv(envRegistry)
+	if pluginOf(c).active() {
+		// docker nv2 names images as docker does, for every command: a
+		// name without a host is on Docker Hub, as docker nv2 pull and
+		// push have it.
+		defaultRegistry = ""
+	}
+	return &flows.Client{Registry: client, DefaultRegistry: defaultRegistry}, nil
 }
 
 // withClient runs f with the command's flows client and a context that

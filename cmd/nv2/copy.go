@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+
 	"github.com/urfave/cli/v2"
 
 	"github.com/nv2-signing/nv2/pkg/flows"
@@ -20,6 +21,7 @@ func copyCommand() *cli.Command {
 			&cli.BoolFlag{Name: "from-oci-layout", Usage: "SRC is a local OCI image layout PATH[:tag|@digest]"},
 			&cli.BoolFlag{Name: "to-oci-layout", Usage: "DST is a local OCI image layout PATH[:tag]"},
 			outputFlag(),
+			noProgressFlag(),
 		}, registryFlags()...),
 		Action: runCopy,
 	}
@@ -29,6 +31,7 @@ type copyResult struct {
 	Source      string     `json:"source"`
 	Destination string     `json:"destination"`
 	Descriptor  descriptor `json:"descriptor"`
+	Sent        sentJSON   `json:"sent"`
 }
 
 func runCopy(c *cli.Context) error {
@@ -42,15 +45,17 @@ func runCopy(c *cli.Context) error {
 	return withClient(c, func(ctx context.Context, client *flows.Client) error {
 		src := flows.Location{Ref: c.Args().Get(0), Layout: c.Bool("from-oci-layout")}
 		dst := flows.Location{Ref: c.Args().Get(1), Layout: c.Bool("to-oci-layout")}
-		res, err := client.Copy(ctx, src, dst)
+		progress, done := copyProgress(c, asJSON)
+		res, err := client.Copy(ctx, src, dst, progress)
+		done()
 		if err != nil {
 			return err
 		}
-		out := copyResult{Source: res.Source, Destination: res.Destination, Descriptor: toDescriptor(res.Descriptor)}
+		out := copyResult{Source: res.Source, Destination: res.Destination, Descriptor: toDescriptor(res.Descriptor), Sent: toSentJSON(res.Sent)}
 		if asJSON {
 			return writeJSON(c.App.Writer, out)
 		}
-		printf(c.App.Writer, "Copied %s\n    to %s\n", out.Source, out.Destination)
+		printf(c.App.Writer, "Copied %s\n    to %s\n    sent %s\n", out.Source, out.Destination, sentText(res.Sent))
 		return nil
 	})
 }

@@ -31,10 +31,11 @@ func discoverCommand() *cli.Command {
 // discoverNode is the JSON form of a referrers tree.
 type discoverNode struct {
 	descriptor
-	Referrers []discoverNode `json:"referrers,omitempty"`
-	// Platform and Manifests: an image index's manifests (platform.go).
-	Platform  string         `json:"platform,omitempty"`
-	Manifests []discoverNode `json:"manifests,omitempty"`
+	Referrers []discoverNode `json:"referrers"`
+	// Platform and Manifests: an image index's manifests (platform.go);
+	// "" and [] for other artifacts.
+	Platform  string         `json:"platform"`
+	Manifests []discoverNode `json:"manifests"`
 }
 
 type discoverResult struct {
@@ -43,7 +44,7 @@ type discoverResult struct {
 }
 
 func toDiscoverNode(n *registry.Node) discoverNode {
-	out := discoverNode{descriptor: toDescriptor(n.Descriptor), Platform: flows.FormatPlatform(n.Platform)}
+	out := discoverNode{descriptor: toDescriptor(n.Descriptor), Referrers: []discoverNode{}, Manifests: []discoverNode{}, Platform: flows.FormatPlatform(n.Platform)}
 	for _, r := range n.Referrers {
 		out.Referrers = append(out.Referrers, toDiscoverNode(r))
 	}

@@ -29,7 +29,9 @@ func dockerConfigCommand() *cli.Command {
 				Name:  "set",
 				Usage: "set the signing key and certificate, and the trust used on pull",
 				Description: "Sets only what is given; each file is checked first. --verify-cert\n" +
-					"(certificates trusted directly) and --policy (a trust policy) replace each other.",
+					"(certificates trusted directly) and --policy (a trust policy) replace each other.\n\n" +
+					"   docker nv2 config set --key signer.key --cert signer.crt\n" +
+					"   docker nv2 config set --verify-cert ca.crt",
 				Flags: []cli.Flag{
 					&cli.StringFlag{Name: "key", Usage: "private key `FILE` that push signs with"},
 					&cli.StringFlag{Name: "cert", Usage: "certificate chain `FILE` of the key (leaf first)"},
@@ -42,13 +44,18 @@ func dockerConfigCommand() *cli.Command {
 				Action: runConfigSet,
 			},
 			{
-				Name:   "enable",
-				Usage:  "make push sign, pull verify, and other docker commands pass through",
+				Name:  "enable",
+				Usage: "make push sign, pull verify, and other docker commands pass through",
+				Description: "Turns the plugin on: push signs what docker pushed, pull verifies before\n" +
+					"docker pulls, and other commands go to docker.\n\n" +
+					"   docker nv2 config enable",
 				Action: func(c *cli.Context) error { return setEnabled(c, true) },
 			},
 			{
-				Name:   "disable",
-				Usage:  "turn push, pull and docker pass-through off (nv2's own commands still work)",
+				Name:  "disable",
+				Usage: "turn push, pull and docker pass-through off (nv2's own commands still work)",
+				Description: "Turns push, pull and pass-through off; nv2's own commands still work.\n\n" +
+					"   docker nv2 config disable",
 				Action: func(c *cli.Context) error { return setEnabled(c, false) },
 			},
 		},
@@ -57,8 +64,12 @@ func dockerConfigCommand() *cli.Command {
 
 // pluginConfigReport is what 'docker nv2 config -o json' prints.
 type pluginConfigReport struct {
-	File string `json:"file"`
-	dockerplugin.Config
+	File        string   `json:"file"`
+	Enabled     bool     `json:"enabled"`
+	Key         string   `json:"key"`
+	Cert        string   `json:"cert"`
+	VerifyCerts []string `json:"verifyCerts"`
+	Policy      string   `json:"policy"`
 }
 
 func runConfigShow(c *cli.Context) error {
@@ -78,7 +89,7 @@ func printPluginConfig(c *cli.Context, cfg *dockerplugin.Config, path string) er
 		return err
 	}
 	if asJSON {
-		return writeJSON(c.App.Writer, pluginConfigReport{File: path, Config: *cfg})
+		return writeJSON(c.App.Writer, pluginConfigReport{File: path, Enabled: cfg.Enabled, Key: cfg.Key, Cert: cfg.Cert, VerifyCerts: listOf(cfg.VerifyCerts), Policy: cfg.Policy})
 	}
 	w := c.App.Writer
 	or := func(s, unset string) string {

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 
 	"github.com/urfave/cli/v2"
 
@@ -28,8 +29,9 @@ func dockerPushCommand() *cli.Command {
 			"   docker nv2 push registry.example/net-monitor:v1",
 		Flags: append([]cli.Flag{
 			&cli.BoolFlag{Name: "docker-push", Usage: "run docker push, then sign the digest docker pushed"},
-			&cli.BoolFlag{Name: "all-tags", Aliases: []string{"a"}, Usage: "with --docker-push: push every tag of NAME and sign each pushed digest"},
+			&cli.BoolFlag{Name: "all-tags", Usage: "with --docker-push: push every tag of NAME and sign each pushed digest"},
 			&cli.StringFlag{Name: "platform", Usage: "with --docker-push: push only this platform's manifest"},
+			outputFlag(),
 		}, registryFlags()...),
 		Action: runDockerPush,
 	}
@@ -49,6 +51,7 @@ func dockerPullCommand() *cli.Command {
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "platform", Usage: "pull this platform's image (docker pull --platform)"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no docker pull progress (docker pull --quiet)"},
+			outputFlag(),
 		}, append(revocationFlags(), registryFlags()...)...),
 		Action: runDockerPull,
 	}
@@ -56,6 +59,10 @@ func dockerPullCommand() *cli.Command {
 
 func runDockerPush(c *cli.Context) error {
 	raw, p, cfg, err := enabledPlugin(c)
+	if err != nil {
+		return err
+	}
+	asJSON, err := jsonOutput(c)
 	if err != nil {
 		return err
 	}
@@ -83,10 +90,18 @@ func runDockerPush(c *cli.Context) error {
 	if sign.Timestamp, err = timestampClient(c, cfg); err != nil {
 		return fmt.Errorf("nothing was pushed: the configured timestamp settings: %w; fix them with 'docker nv2 config set --timestamp-url URL --timestamp-root-cert FILE'", err)
 	}
-	opts := dockerplugin.PushOptions{Name: raw, AllTags: c.Bool("all-tags"), Platform: c.String("platform"), Sign: sign, Output: c.App.Writer}
+	opts := dockerplugin.PushOptions{Name: raw, AllTags: c.Bool("all-tags"), Platform: c.String("platform"), Sign: sign, Output: resultWriter(c, asJSON)}
 	results, err := dockerplugin.Push(ctx, p.docker, client, opts)
+	signed := []signResult{}
 	for _, res := range results {
-		if err := reportSign(c, false, sign, res); err != nil {
+		out := toSignResult(c, sign, res)
+		if !asJSON {
+			printSign(c, sign, out)
+		}
+		signed = append(signed, out)
+	}
+	if asJSON {
+		if err := writeJSON(c.App.Writer, signReport{Results: signed}); err != nil {
 			return err
 		}
 	}
@@ -110,6 +125,10 @@ func runDockerPull(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	asJSON, err := jsonOutput(c)
+	if err != nil {
+		return err
+	}
 	v, err := pullVerifier(c, cfg)
 	if err != nil {
 		return err
@@ -120,12 +139,23 @@ func runDockerPull(c *cli.Context) error {
 	}
 	ctx, cancel := commandContext(c)
 	defer cancel()
-	opts := dockerplugin.PullOptions{Name: raw, Verifier: v, Platform: c.String("platform"), Quiet: c.Bool("quiet"), Output: c.App.Writer,
+	opts := dockerplugin.PullOptions{Name: raw, Verifier: v, Platform: c.String("platform"), Quiet: c.Bool("quiet"), Output: resultWriter(c, asJSON),
 		Verified: func(r flows.VerifyResult) {
-			out := toVerifyResult(c.App.Name, r)
-			out.printText(c)
+			if !asJSON {
+				out := toVerifyResult(c.App.Name, r)
+				out.printText(c)
+			}
 		}}
 	res, err := dockerplugin.Pull(ctx, p.docker, client, opts)
+	if res != nil && asJSON {
+		out := pullResult{Verification: toVerifyResult(c.App.Name, res.VerifyResult), Destination: res.Pinned, Tag: res.Tagged}
+		if err != nil && res.VerifyResult.Err == nil {
+			out.Destination, out.Tag = "", ""
+		}
+		if err := writeJSON(c.App.Writer, out); err != nil {
+			return err
+		}
+	}
 	var exit *dockerplugin.ExitError
 	switch {
 	case res == nil:
@@ -138,12 +168,27 @@ func runDockerPull(c *cli.Context) error {
 		return withCode(exit.Code, fmt.Errorf("docker tag %s failed (exit %d): the verified image is pulled as %s", res.Pinned, exit.Code, res.Pinned))
 	case err != nil:
 		return err
+	case asJSON:
 	case res.Tagged == "":
 		printf(c.App.Writer, "Pulled %s (verified)\n", res.Pinned)
 	default:
 		printf(c.App.Writer, "Pulled %s as %s (verified)\n", res.Pinned, res.Tagged)
 	}
 	return nil
+}
+
+// resultWriter is where docker's own output goes: stdout, or stderr when
+// stdout carries JSON.
+func resultWriter(c *cli.Context, asJSON bool) io.Writer {
+	if asJSON {
+		return c.App.ErrWriter
+	}
+	return c.App.Writer
+}
+
+// signReport is the JSON of a command that signs several artifacts.
+type signReport struct {
+	Results []signResult `json:"results"`
 }
 
 // signerAdvice says how to configure the key that push signs with.

@@ -150,7 +150,7 @@ func TestSignDiscoverVerify(t *testing.T) {
 			c.must(exitNoSignature, "verify", "--cert", cert, "unsigned:v1")
 			// Several references: the worst outcome wins, JSON has one entry each.
 			multi := c.must(exitNoSignature, "verify", "-o", "json", "--cert", cert, "net-monitor:v1", "unsigned:v1", "net-monitor@"+img.Digest.String())
-			var entries []verifyResult
+			var entries verifyResults
 			if err := json.Unmarshal([]byte(multi.stdout), &entries); err != nil || len(entries) != 3 {
 				t.Fatalf("want 3 JSON entries, got %v: %s", err, multi.stdout)
 			}
@@ -176,7 +176,7 @@ func TestJSONCarriesTheSameFactsAsText(t *testing.T) {
 		t.Fatalf("sign JSON: %+v", signed)
 	}
 	text := c.must(0, "verify", "--cert", cert, ref).stdout
-	var vr []verifyResult
+	var vr verifyResults
 	decode(t, c.must(0, "verify", "-o", "json", "--cert", cert, ref).stdout, &vr)
 	v := vr[0]
 	if v.Status != "verified" || v.Signature == nil {
@@ -448,6 +448,19 @@ func TestShellCompletion(t *testing.T) {
 	out, err := cmd.CombinedOutput()
 	if err != nil || strings.TrimSpace(string(out)) != "verify" {
 		t.Fatalf("bash completion of 'nv2 ve' gave %q (%v)", out, err)
+	}
+	// Flags complete too, after the command path and after a reference.
+	for words, want := range map[string]string{
+		"nv2 sign --k":             "--key",
+		"nv2 cert add --st":        "--store",
+		"nv2 verify ./app:v1 --po": "--policy",
+	} {
+		w := strings.Fields(words)
+		cmd := exec.Command(bash, "-c", fmt.Sprintf("%s\nCOMP_WORDS=(%s); COMP_CWORD=%d; _nv2_complete; echo \"${COMPREPLY[@]}\"", script, words, len(w)-1))
+		cmd.Env = append(c.env, "PATH="+filepath.Dir(nv2Bin)+":"+os.Getenv("PATH"))
+		if out, err := cmd.CombinedOutput(); err != nil || strings.TrimSpace(string(out)) != want {
+			t.Errorf("bash completion of %q gave %q (%v), want %s", words, out, err, want)
+		}
 	}
 	c.must(exitUsage, "completion", "fish")
 }

@@ -147,6 +147,8 @@ func adviseText(prog string, err error) (string, int) {
 		return fmt.Sprintf("%v: add some with '%s cert add --type %s --store %s FILE'", err, prog, store.Type, store.Name), 0
 	case errors.Is(err, trust.ErrNoScope):
 		return err.Error() + "; add one, or pass --cert", 0
+	case errors.Is(err, nvcrypto.ErrCertificateNotKey):
+		return err.Error() + ": pass the private key file to --key and the certificate to --cert", 0
 	case errors.As(err, &exists):
 		return err.Error() + ": pass --force to overwrite it", 0
 	case errors.Is(err, trust.ErrNoPolicy):
@@ -174,7 +176,7 @@ const envRegistry = "NV2_REGISTRY"
 func errorText(err error) string {
 	msg := err.Error()
 	cause, hint := adviceFor(err)
-	if hint == "" {
+	if hint == "" || strings.Contains(msg, hint) {
 		return msg
 	}
 	i := strings.LastIndex(msg, cause)

@@ -473,7 +473,7 @@ func TestSignatureFlood(t *testing.T) {
 			if v.code != 0 {
 				t.Fatalf("verify of a flooded image with a trusted signature: exit %d\n%s", v.code, v.stderr)
 			}
-			var res []verifyResult
+			var res verifyResults
 			decode(t, v.stdout, &res)
 			t.Logf("flooded, trusted signature: %d requests (%d without junk), %d found, %d tried, %s", reg.Count(), baseline, res[0].Found, res[0].Tried, v.elapsed.Round(time.Millisecond))
 			if res[0].Found != junk+1 || res[0].Tried != 1 {

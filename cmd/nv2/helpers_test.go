@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"testing"
 
 	"oras.land/oras-go/v2/content/oci"
@@ -34,4 +35,16 @@ func writeLayout(t *testing.T, dir string, img *testregistry.Image) {
 
 func basic(user, pass string) string {
 	return base64.StdEncoding.EncodeToString([]byte(user + ":" + pass))
+}
+
+// verifyResults reads verify's JSON, {"results": [...]}, as its list.
+type verifyResults []verifyResult
+
+func (v *verifyResults) UnmarshalJSON(b []byte) error {
+	var r verifyReport
+	if err := json.Unmarshal(b, &r); err != nil {
+		return err
+	}
+	*v = r.Results
+	return nil
 }

@@ -40,19 +40,19 @@ type inspectResult struct {
 }
 
 type inspectSignature struct {
-	Digest       string     `json:"digest"`
-	Algorithm    string     `json:"algorithm,omitempty"`
-	SigningTime  *time.Time `json:"signingTime,omitempty"`
-	Expiry       *time.Time `json:"expiry,omitempty"`
-	SigningAgent string     `json:"signingAgent,omitempty"`
+	Digest       string            `json:"digest"`
+	Algorithm    string            `json:"algorithm"`
+	SigningTime  *time.Time        `json:"signingTime"`
+	Expiry       *time.Time        `json:"expiry"`
+	SigningAgent string            `json:"signingAgent"`
+	Annotations  map[string]string `json:"signedMetadata"`
+	Certificates []certificate     `json:"certificates"`
 	// Timestamp is what the timestamp token says, read but not trusted.
-	Timestamp    *timestampReport  `json:"timestamp,omitempty"`
-	Annotations  map[string]string `json:"signedMetadata,omitempty"`
-	Certificates []certificate     `json:"certificates,omitempty"`
+	Timestamp *timestampReport `json:"timestamp"`
 	// Revocation is what the revocation check found for the certificates.
-	Revocation []revocationReport `json:"revocation,omitempty"`
+	Revocation []revocationReport `json:"revocation"`
 	// Error says why the signature could not be read or is not intact.
-	Error string `json:"error,omitempty"`
+	Error string `json:"error"`
 }
 
 func runInspect(c *cli.Context) error {
@@ -147,7 +147,7 @@ func (s inspectSignature) printText(w io.Writer) {
 
 // toInspectSignature renders one signature Inspect read.
 func toInspectSignature(sig flows.InspectedSignature) inspectSignature {
-	s := inspectSignature{Digest: sig.Descriptor.Digest.String()}
+	s := inspectSignature{Digest: sig.Descriptor.Digest.String(), Annotations: map[string]string{}, Certificates: []certificate{}, Revocation: []revocationReport{}}
 	if sig.Err != nil {
 		s.Error = sig.Err.Error()
 		return s
@@ -159,9 +159,9 @@ func toInspectSignature(sig flows.InspectedSignature) inspectSignature {
 		exp := env.Expiry.UTC()
 		s.Expiry = &exp
 	}
-	s.Annotations = env.Payload.TargetArtifact.Annotations
+	s.Annotations = orEmpty(env.Payload.TargetArtifact.Annotations)
 	s.Certificates = toCertificates(env.Chain)
 	s.Timestamp = toTimestampReport(sig.Timestamp, sig.TimestampErr)
-	s.Revocation = toRevocationReports(sig.Revocation)
+	s.Revocation = listOf(toRevocationReports(sig.Revocation))
 	return s
 }

@@ -52,6 +52,10 @@ func report(stderr io.Writer, prog string, err error) int {
 	return code
 }
 
+func init() {
+	cli.FlagStringer = shortFlagStringer(cli.FlagStringer)
+}
+
 func newApp(stdout, stderr io.Writer) *cli.App {
 	app := &cli.App{
 		Name:    "nv2",
@@ -86,6 +90,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 	}
 	for _, c := range app.Commands {
 		setUsageErrors(c)
+		hintLocalPaths(c)
 	}
 	return app
 }
@@ -102,5 +107,5 @@ func onUsageError(c *cli.Context, err error, _ bool) error {
 	if c.Command != nil && c.Command.HelpName != "" {
 		name = c.Command.HelpName
 	}
-	return usageErrorf("%v (see '%s --help')", err, name)
+	return usageErrorf("%v (see '%s --help')", flagForm(c, err), name)
 }

@@ -45,7 +45,7 @@ func TestMultiPlatformCLI(t *testing.T) {
 			if !strings.Contains(v.stdout, "Verified "+repo+"@"+arm) || !strings.Contains(v.stdout, "linux/arm64/v8 manifest "+arm+", signed itself") {
 				t.Fatalf("verify --platform output:\n%s", v.stdout)
 			}
-			var out []verifyResult
+			var out verifyResults
 			decode(t, c.must(0, args("verify", "-o", "json", "--cert", cert, "--platform", "linux/amd64")...).stdout, &out)
 			if p := out[0].Platform; p == nil || p.SignedBy != "manifest" || p.Manifest.Digest != amd || p.Index.Digest != x.Descriptor.Digest.String() {
 				t.Fatalf("verify JSON platform: %+v", out[0].Platform)

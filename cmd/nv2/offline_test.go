@@ -288,7 +288,7 @@ func TestOfflineCommandsNeverTouchTheNetwork(t *testing.T) {
 		signed.Subject.MediaType != ocispec.MediaTypeImageManifest || signed.Signature != nil || signed.SignatureFile != sig {
 		t.Fatalf("sign --manifest JSON: %+v", signed)
 	}
-	var vr []verifyResult
+	var vr verifyResults
 	decode(t, c.must(0, "verify", "-o", "json", "--cert", cert, "--signature", sig, "--manifest", manifestFile).stdout, &vr)
 	if len(vr) != 1 || vr[0].Status != "verified" || vr[0].Verified != manifestFile+"@"+netMonitorDigest {
 		t.Fatalf("verify --signature JSON: %+v", vr)
@@ -345,7 +345,7 @@ func TestSignManifestMediaType(t *testing.T) {
 
 	sign(exitUsage, "--manifest", withType, "--media-type", ocispec.MediaTypeImageIndex)
 	sign(exitUsage, "--manifest", bareFile, "--media-type", "text/plain")
-	sign(0, "--manifest", withType, "--media-type", ocispec.MediaTypeImageManifest)
+	sign(0, "--manifest", withType, "--media-type", ocispec.MediaTypeImageManifest, "--force") // sig exists: replace it
 	for _, args := range [][]string{
 		{"sign", "--key", key, "--cert", cert, "--manifest", withType},                                  // nowhere to write
 		{"sign", "--key", key, "--cert", cert, "--manifest", withType, "--signature-out", sig, "x/y:z"}, // REF too
@@ -397,7 +397,7 @@ func TestDetachedEnvelopeSignsOneDigest(t *testing.T) {
 			if att.Subject.Digest != imgA.Descriptor.Digest.String() || att.Signature.Digest == "" {
 				t.Fatalf("attach JSON: %+v", att)
 			}
-			var vr []verifyResult
+			var vr verifyResults
 			decode(t, c.must(0, "verify", "-o", "json", "--cert", cert, "app:a").stdout, &vr)
 			if vr[0].Signature.Digest != att.Signature.Digest {
 				t.Fatalf("verify found %s, attach pushed %s", vr[0].Signature.Digest, att.Signature.Digest)
@@ -472,7 +472,7 @@ func TestOfflineToRegistryAndBack(t *testing.T) {
 			pulled := filepath.Join(t.TempDir(), "pulled")
 			var pr pullResult
 			decode(t, c.must(0, "pull", "-o", "json", "--cert", cert, "--to-oci-layout", pulled, "net-monitor:v1").stdout, &pr)
-			if pr.Status != "verified" || pr.Destination != pulled+"@"+netMonitorDigest || pr.Tag != "v1" {
+			if pr.Verification.Status != "verified" || pr.Destination != pulled+"@"+netMonitorDigest || pr.Tag != "v1" {
 				t.Fatalf("pull JSON: %+v", pr)
 			}
 			c.must(0, "verify", "--oci-layout", "--cert", cert, pulled+":v1")

@@ -14,15 +14,31 @@ import (
 
 // descriptor is the JSON form of an OCI descriptor in nv2's output.
 type descriptor struct {
-	MediaType    string            `json:"mediaType,omitempty"`
-	ArtifactType string            `json:"artifactType,omitempty"`
+	MediaType    string            `json:"mediaType"`
+	ArtifactType string            `json:"artifactType"`
 	Digest       string            `json:"digest"`
-	Size         int64             `json:"size,omitempty"`
-	Annotations  map[string]string `json:"annotations,omitempty"`
+	Size         int64             `json:"size"`
+	Annotations  map[string]string `json:"annotations"`
 }
 
 func toDescriptor(d ocispec.Descriptor) descriptor {
-	return descriptor{MediaType: d.MediaType, ArtifactType: d.ArtifactType, Digest: d.Digest.String(), Size: d.Size, Annotations: d.Annotations}
+	return descriptor{MediaType: d.MediaType, ArtifactType: d.ArtifactType, Digest: d.Digest.String(), Size: d.Size, Annotations: orEmpty(d.Annotations)}
+}
+
+// orEmpty and listOf make JSON show {} and [] for nothing, never null, so
+// that scripts can iterate without checks.
+func orEmpty(m map[string]string) map[string]string {
+	if m == nil {
+		return map[string]string{}
+	}
+	return m
+}
+
+func listOf[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
 }
 
 // certificate is the JSON form of a certificate in nv2's output.
@@ -55,7 +71,7 @@ func formatTime(t time.Time) string {
 	return t.UTC().Format(time.RFC3339)
 }
 
-func sortedKeys(m map[string]string) []string {
+func sortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)

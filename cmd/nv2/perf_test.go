@@ -168,7 +168,7 @@ func TestCLIThousandJunkSignatures(t *testing.T) {
 			c.must(0, "sign", "--key", key, "--cert", cert, "net-monitor:v1")
 
 			r, n, rss := c.counted(reg, 0, "verify", "-o", "json", "--cert", cert, "net-monitor:v1")
-			var out []verifyResult
+			var out verifyResults
 			if err := json.Unmarshal([]byte(r.stdout), &out); err != nil || len(out) != 1 {
 				t.Fatalf("verify JSON: %v\n%s", err, r.stdout)
 			}
@@ -284,7 +284,7 @@ func TestCLIVerifyManyReferencesSharesConnectionsAndTokens(t *testing.T) {
 	reg.SetDelay(5 * time.Millisecond)
 	reg.Reset()
 	r := c.must(0, append([]string{"verify", "-o", "json", "--cert", cert}, refs...)...)
-	var out []verifyResult
+	var out verifyResults
 	if err := json.Unmarshal([]byte(r.stdout), &out); err != nil || len(out) != images {
 		t.Fatalf("verify JSON: %v", err)
 	}

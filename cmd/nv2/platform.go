@@ -13,7 +13,7 @@ import (
 // may vouch for it.
 func platformFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "platform", Usage: "verify the manifest an image index lists for `OS/ARCH[/VARIANT]` (e.g. linux/arm64); the index's signature vouches for it too"},
+		&cli.StringFlag{Name: "platform", Usage: "verify the manifest an image index lists for `OS/ARCH[/VARIANT]` (e.g. linux/arm64)"},
 		&cli.BoolFlag{Name: "require-platform-signature", Usage: "with --platform, require the platform manifest's own signature; the index's is not enough"},
 	}
 }

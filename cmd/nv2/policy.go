@@ -1,8 +1,11 @@
 package main
 
 import (
+	"errors"
+	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -34,11 +37,21 @@ func policyCommand() *cli.Command {
 				Name:      "import",
 				Usage:     "check a trust policy file and make it the configured policy",
 				ArgsUsage: "FILE",
-				Action:    runPolicyImport,
+				Description: "Checks FILE against the trust policy rules (version, unique names and\n" +
+					"scopes, levels, trust stores, identities) and copies it to\n" +
+					"$XDG_CONFIG_HOME/nv2/trustpolicy.json. Warns about trust stores it names\n" +
+					"that do not exist yet: add them with 'nv2 cert add'.\n\n" +
+					"   nv2 policy import ./trustpolicy.json",
+				Flags:  []cli.Flag{outputFlag()},
+				Action: runPolicyImport,
 			},
 			{
-				Name:   "show",
-				Usage:  "print the configured trust policy",
+				Name:  "show",
+				Usage: "print the configured trust policy",
+				Description: "Prints each policy of the configured trust policy: its scopes, level,\n" +
+					"overrides, trust stores and trusted identities.\n\n" +
+					"   nv2 policy show\n" +
+					"   nv2 policy show -o json",
 				Flags:  []cli.Flag{outputFlag()},
 				Action: runPolicyShow,
 			},
@@ -47,20 +60,36 @@ func policyCommand() *cli.Command {
 }
 
 func runPolicyImport(c *cli.Context) error {
-	return importPolicy(c, "trust", func(cfg trust.Config, data []byte) (int, string, error) {
+	return importPolicy(c, "trust", func(cfg trust.Config, data []byte) (policyImport, []string, error) {
 		doc, err := cfg.ImportPolicy(data)
 		if err != nil {
-			return 0, "", err
+			return policyImport{}, nil, err
 		}
-		return len(doc.TrustPolicies), cfg.PolicyPath(), nil
+		var stores []string
+		for _, p := range doc.TrustPolicies {
+			stores = append(stores, p.TrustStores...)
+		}
+		return policyImport{File: cfg.PolicyPath(), Policies: len(doc.TrustPolicies)}, stores, nil
 	})
 }
 
+// policyImport is what policy import reports.
+type policyImport struct {
+	File     string   `json:"file"`
+	Policies int      `json:"policies"`
+	Warnings []string `json:"warnings"`
+}
+
 // importPolicy reads the policy file the command names and installs it in
-// the configured folder; install reports how many policies it holds and
-// where it went.
-func importPolicy(c *cli.Context, kind string, install func(trust.Config, []byte) (int, string, error)) error {
+// the configured folder; install reports how many policies it holds, where
+// it went, and the trust stores it names, which are warned about when they
+// do not exist.
+func importPolicy(c *cli.Context, kind string, install func(trust.Config, []byte) (policyImport, []string, error)) error {
 	file, err := oneArg(c, "policy file")
+	if err != nil {
+		return err
+	}
+	cfg, asJSON, err := configAndFormat(c)
 	if err != nil {
 		return err
 	}
@@ -68,16 +97,40 @@ func importPolicy(c *cli.Context, kind string, install func(trust.Config, []byte
 	if err != nil {
 		return err
 	}
-	cfg, err := trust.DefaultConfig()
-	if err != nil {
-		return err
-	}
-	n, path, err := install(cfg, data)
+	out, stores, err := install(cfg, data)
 	if err != nil {
 		return withCode(exitError, wrapf(err, "%s was not imported", file))
 	}
-	printf(c.App.Writer, "Imported %d %s polic%s into %s\n", n, kind, plural(n, "y", "ies"), path)
+	out.Warnings = []string{}
+	for _, ref := range missingStores(cfg, stores) {
+		typ, name, _ := strings.Cut(ref, ":")
+		out.Warnings = append(out.Warnings, fmt.Sprintf("trust store %s does not exist: add its certificates with '%s cert add --type %s --store %s FILE'", ref, c.App.Name, typ, name))
+	}
+	if asJSON {
+		return writeJSON(c.App.Writer, out)
+	}
+	for _, w := range out.Warnings {
+		warnf(c, "%s", w)
+	}
+	printf(c.App.Writer, "Imported %d %s polic%s into %s\n", out.Policies, kind, plural(out.Policies, "y", "ies"), out.File)
 	return nil
+}
+
+// missingStores lists, once each, the trust stores of stores ("type:name")
+// that do not exist in cfg.
+func missingStores(cfg trust.Config, stores []string) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, ref := range stores {
+		if seen[ref] {
+			continue
+		}
+		seen[ref] = true
+		if _, err := cfg.Certificates(ref); errors.Is(err, trust.ErrNoStore) {
+			out = append(out, ref)
+		}
+	}
+	return out
 }
 
 func runPolicyShow(c *cli.Context) error {

@@ -13,7 +13,7 @@ func pullCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "pull",
 		Usage:     "verify an artifact, then copy exactly what verified into an OCI image layout",
-		ArgsUsage: "REF",
+		ArgsUsage: "--to-oci-layout DIR[:tag] REF",
 		Description: "Verifies REF as 'nv2 verify' does and, only when it verifies, copies the\n" +
 			"digest that verified (the tag is not resolved again) with its signatures and\n" +
 			"other referrers into the OCI image layout DIR, tagged with DIR's tag or else\n" +
@@ -24,6 +24,7 @@ func pullCommand() *cli.Command {
 		Flags: append(append([]cli.Flag{
 			&cli.StringFlag{Name: "to-oci-layout", Usage: "copy into the OCI image layout `DIR[:tag]` (created if missing); required"},
 			outputFlag(),
+			noProgressFlag(),
 		}, append(trustFlags(), platformFlags()...)...), registryFlags()...),
 		Action: runPull,
 	}
@@ -32,10 +33,12 @@ func pullCommand() *cli.Command {
 // pullResult is what pull reports: the verification, and where the
 // verified artifact went.
 type pullResult struct {
-	verifyResult
-	// Destination is PATH@digest in the layout; set only when pulled.
-	Destination string `json:"destination,omitempty"`
-	Tag         string `json:"tag,omitempty"`
+	Verification verifyResult `json:"verification"`
+	// Destination is PATH@digest in the layout, Tag its tag there, and
+	// Sent what was stored; "", "" and null when nothing was pulled.
+	Destination string    `json:"destination"`
+	Tag         string    `json:"tag"`
+	Sent        *sentJSON `json:"sent"`
 }
 
 func runPull(c *cli.Context) error {
@@ -45,7 +48,7 @@ func runPull(c *cli.Context) error {
 	}
 	// Not Required in the flag: urfave/cli would make a missing one exit 1.
 	if c.String("to-oci-layout") == "" {
-		return usageErrorf("'nv2 pull' needs --to-oci-layout DIR[:tag]: where to put what verifies")
+		return usageErrorf("'%s' needs --to-oci-layout DIR[:tag]: where to put what verifies", c.Command.HelpName)
 	}
 	dst, err := registry.ParseLayoutReference(c.String("to-oci-layout"))
 	if err != nil {
@@ -74,27 +77,33 @@ func runPull(c *cli.Context) error {
 	}
 	ctx, cancel := commandContext(c)
 	defer cancel()
-	res, err := client.Pull(ctx, flows.PullOptions{Artifact: loc, Verifier: v, Layout: dst.Layout, Tag: dst.Tag})
+	progress, done := copyProgress(c, asJSON)
+	res, err := client.Pull(ctx, flows.PullOptions{Artifact: loc, Verifier: v, Layout: dst.Layout, Tag: dst.Tag, Progress: progress})
+	done()
 	if res == nil {
 		return err
 	}
-	out := pullResult{verifyResult: toVerifyResult(c.App.Name, res.VerifyResult), Destination: res.Destination, Tag: res.Tag}
+	out := pullResult{Verification: toVerifyResult(c.App.Name, res.VerifyResult), Destination: res.Destination, Tag: res.Tag}
 	if err != nil && res.Verified != "" {
 		// Verified, but the copy failed.
-		out.Error, out.code = err.Error(), exitError
+		out.Verification.Error, out.Verification.code = err.Error(), exitError
+	}
+	if res.Destination != "" {
+		sent := toSentJSON(res.Sent)
+		out.Sent = &sent
 	}
 	if asJSON {
 		if err := writeJSON(c.App.Writer, out); err != nil {
 			return err
 		}
 	} else {
-		out.printText(c)
+		out.Verification.printText(c)
 		if out.Destination != "" {
 			to := out.Destination
 			if out.Tag != "" {
 				to += " (tag " + out.Tag + ")"
 			}
-			printf(c.App.Writer, "Pulled %s\n    to %s\n", out.Verified, to)
+			printf(c.App.Writer, "Pulled %s\n    to %s\n    sent %s\n", out.Verification.Verified, to, sentText(res.Sent))
 		}
 	}
 	switch {
@@ -104,6 +113,6 @@ func runPull(c *cli.Context) error {
 		return withCode(exitError, fmt.Errorf("%w; nothing was written to %s", err, dst.Layout))
 	default:
 		// printText or the JSON has said why.
-		return withCode(out.code, fmt.Errorf("nothing was written to %s", dst.Layout))
+		return withCode(out.Verification.code, fmt.Errorf("nothing was written to %s", dst.Layout))
 	}
 }

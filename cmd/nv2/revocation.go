@@ -22,7 +22,7 @@ const revocationAdvice = "a revoked certificate must not be trusted; for an unkn
 // revocationFlags are the flags of the commands that check revocation.
 func revocationFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "revocation", Usage: "with --cert: what a revoked certificate or an unknown status does: enforce (the default), log or skip; a trust policy decides it with its level and override"},
+		&cli.StringFlag{Name: "revocation", Usage: "with --cert: a revoked or unknown status does enforce (default), log or skip"},
 		&cli.DurationFlag{Name: "revocation-timeout", Value: defaultRevocationTimeout, Usage: "give up on an OCSP responder or CRL server after this long (the status is then unknown)"},
 		&cli.StringFlag{Name: "revocation-data", Usage: "check revocation only with the OCSP responses and CRLs in `DIR` (from 'nv2 revocation fetch'): no network"},
 	}

@@ -227,8 +227,10 @@ func TestRevocationReported(t *testing.T) {
 	s := newRevocationSetup(t, testrevocation.LeafOptions{})
 	s.e.Revoke(s.leaf, "keyCompromise")
 	type rev struct{ Subject, Status, Method, Responder, Reason string }
-	var v []struct {
-		Signature struct{ Revocation []rev }
+	var v struct {
+		Results []struct {
+			Signature struct{ Revocation []rev }
+		}
 	}
 	decode(t, s.c.must(0, "verify", "--policy", s.permissive, "-o", "json", s.ref).stdout, &v)
 	var ins struct{ Signatures []struct{ Revocation []rev } }
@@ -238,7 +240,7 @@ func TestRevocationReported(t *testing.T) {
 		t.Errorf("inspect --revocation skip checked:\n%s", r.stdout)
 	}
 	text := s.c.must(0, "inspect", s.ref).stdout
-	for _, got := range [][]rev{v[0].Signature.Revocation, ins.Signatures[0].Revocation} {
+	for _, got := range [][]rev{v.Results[0].Signature.Revocation, ins.Signatures[0].Revocation} {
 		want := rev{Subject: "CN=" + s.leaf.Subject.CommonName, Status: "revoked", Method: "ocsp", Responder: s.e.OCSPURL(s.e.Intermediate), Reason: "keyCompromise"}
 		if len(got) != 2 || got[0] != want || got[1].Status != "good" {
 			t.Errorf("revocation reported as %+v, want %+v and the intermediate good", got, want)

@@ -12,7 +12,7 @@ func signCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "sign",
 		Usage:     "sign an artifact and store the signature beside it",
-		ArgsUsage: "REF | --manifest FILE",
+		ArgsUsage: "--key FILE --cert FILE REF | --manifest FILE --signature-out SIG",
 		Description: "Signs the manifest REF resolves to and pushes the signature as an OCI 1.1\n" +
 			"referrer of it. A tag is resolved once; the digest is what gets signed.\n\n" +
 			"Offline, before anything is pushed: --oci-layout signs an image in a local OCI\n" +
@@ -33,6 +33,7 @@ func signCommand() *cli.Command {
 			&cli.StringFlag{Name: "media-type", Usage: "the media `TYPE` of the --manifest file, when it has no mediaType field"},
 			&cli.BoolFlag{Name: "signature-only", Usage: "write the envelope to --signature-out and push nothing"},
 			&cli.StringFlag{Name: "signature-out", Usage: "write the signature envelope to `SIG` (JWS JSON) as well"},
+			&cli.BoolFlag{Name: "force", Usage: "let --signature-out replace an existing file"},
 			outputFlag(),
 		}, append(append(signPlatformFlags(), timestampFlags()...), registryFlags()...)...),
 		Action: runSign,
@@ -46,11 +47,11 @@ type signResult struct {
 	Reference string     `json:"reference"`
 	Subject   descriptor `json:"subject"`
 	// Signature is the pushed signature manifest; nil with --signature-only.
-	Signature *descriptor `json:"signature,omitempty"`
+	Signature *descriptor `json:"signature"`
 	// Envelope and SignatureFile describe the envelope written by
 	// --signature-out.
-	Envelope      *descriptor `json:"envelope,omitempty"`
-	SignatureFile string      `json:"signatureFile,omitempty"`
+	Envelope      *descriptor `json:"envelope"`
+	SignatureFile string      `json:"signatureFile"`
 	Algorithm     string      `json:"algorithm"`
 	// Platform is the platform of what was signed, as its index lists it;
 	// Children are the manifests of an index signed with --recursive.
@@ -76,7 +77,7 @@ func signOptions(c *cli.Context) (opts flows.SignOptions, err error) {
 		return opts, usageErrorf("'%s' needs --key FILE and --cert FILE (make a test pair with '%s cert generate')", c.Command.HelpName, c.App.Name)
 	}
 	manifestFile, sigOut := c.String("manifest"), c.String("signature-out")
-	opts = flows.SignOptions{SignatureOut: sigOut, SignatureOnly: c.Bool("signature-only"), Expiry: c.Duration("expiry"),
+	opts = flows.SignOptions{SignatureOut: sigOut, SignatureOnly: c.Bool("signature-only"), Overwrite: c.Bool("force"), Expiry: c.Duration("expiry"),
 		SigningAgent: "nv2/" + version, JournalDir: flows.DefaultJournalDir()}
 	if manifestFile != "" {
 		switch {
@@ -152,6 +153,17 @@ func runSign(c *cli.Context) error {
 
 // reportSign prints what Sign did, with its warnings on stderr.
 func reportSign(c *cli.Context, asJSON bool, opts flows.SignOptions, res *flows.SignResult) error {
+	out := toSignResult(c, opts, res)
+	if asJSON {
+		return writeJSON(c.App.Writer, out)
+	}
+	printSign(c, opts, out)
+	return nil
+}
+
+// toSignResult renders what Sign did, and warns on stderr of what the
+// user should know.
+func toSignResult(c *cli.Context, opts flows.SignOptions, res *flows.SignResult) signResult {
 	if res.ResolvedTag != "" {
 		warnf(c, "resolved tag %q to %s: the digest is signed, not the tag", res.ResolvedTag, res.Subject.Digest)
 	}
@@ -170,9 +182,10 @@ func reportSign(c *cli.Context, asJSON bool, opts flows.SignOptions, res *flows.
 	if res.Envelope != nil {
 		out.SignatureFile = opts.SignatureOut
 	}
-	if asJSON {
-		return writeJSON(c.App.Writer, out)
-	}
+	return out
+}
+
+func printSign(c *cli.Context, opts flows.SignOptions, out signResult) {
 	w := c.App.Writer
 	if opts.Manifest != nil {
 		printf(w, "Signed %s (%s)\n", out.Subject.Digest, out.Reference)
@@ -189,5 +202,4 @@ func reportSign(c *cli.Context, asJSON bool, opts flows.SignOptions, res *flows.
 			printf(c.App.ErrWriter, "Nothing was pushed: push the image, then '%s attach --signature %s REF'\n", c.App.Name, out.SignatureFile)
 		}
 	}
-	return nil
 }

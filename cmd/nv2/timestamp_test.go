@@ -41,7 +41,7 @@ func TestSignWithTimestampShowsIt(t *testing.T) {
 			if !strings.Contains(v.stdout, "timestamp:") || !strings.Contains(v.stdout, tsaName) {
 				t.Fatalf("verify should show the trusted timestamp and its TSA:\n%s", v.stdout)
 			}
-			var vj []verifyResult
+			var vj verifyResults
 			decode(t, c.must(0, "verify", "-o", "json", "--cert", cert, "--tsa-cert", root, "app:v1").stdout, &vj)
 			if ts := vj[0].Signature.Timestamp; ts == nil || ts.TSA != tsaName || ts.Time.IsZero() || ts.Accuracy == "" {
 				t.Fatalf("verify JSON timestamp: %+v", ts)

@@ -122,6 +122,11 @@ func newVerifier(c *cli.Context) (*trust.Verifier, error) {
 	return v, nil
 }
 
+// verifyReport is verify's JSON: one result for each REF, in order.
+type verifyReport struct {
+	Results []verifyResult `json:"results"`
+}
+
 // reportVerify prints the results and returns the error that carries the
 // worst exit code, or nil when every result is a success.
 func reportVerify(c *cli.Context, asJSON bool, results []flows.VerifyResult) error {
@@ -137,7 +142,7 @@ func reportVerify(c *cli.Context, asJSON bool, results []flows.VerifyResult) err
 		}
 	}
 	if asJSON {
-		if err := writeJSON(c.App.Writer, out); err != nil {
+		if err := writeJSON(c.App.Writer, verifyReport{Results: out}); err != nil {
 			return err
 		}
 	} else {

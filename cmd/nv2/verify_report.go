@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -16,46 +17,49 @@ import (
 type verifyResult struct {
 	Reference string `json:"reference"`
 	// Verified is repo@digest of what verified: what a pull should use.
-	Verified  string              `json:"verifiedReference,omitempty"`
+	Verified  string              `json:"verifiedReference"`
 	Status    trust.Status        `json:"status"`
-	Policy    string              `json:"policy,omitempty"`
-	Level     string              `json:"level,omitempty"`
-	Subject   *descriptor         `json:"subject,omitempty"`
-	Signature *signatureReport    `json:"signature,omitempty"`
+	Policy    string              `json:"policy"`
+	Level     string              `json:"level"`
+	Subject   *descriptor         `json:"subject"`
+	Signature *signatureReport    `json:"signature"`
 	Found     int                 `json:"signaturesFound"`
 	Tried     int                 `json:"signaturesTried"`
-	Rejected  []rejectedSignature `json:"rejected,omitempty"`
-	Error     string              `json:"error,omitempty"`
+	Rejected  []rejectedSignature `json:"rejected"`
+	Error     string              `json:"error"`
 	// Platform: with --platform, which manifest verified and whose
-	// signature vouched for it.
-	Platform *platformReport `json:"platform,omitempty"`
+	// signature vouched for it; null without.
+	Platform *platformReport `json:"platform"`
 	code     int
-	// revocation: a signature was rejected only by the revocation check.
-	revocation bool
 }
 
 type signatureReport struct {
-	Digest      string     `json:"digest"`
-	Algorithm   string     `json:"algorithm"`
-	Signer      string     `json:"signer"`
-	SigningTime time.Time  `json:"signingTime"`
-	Expiry      *time.Time `json:"expiry,omitempty"`
+	Digest      string            `json:"digest"`
+	Algorithm   string            `json:"algorithm"`
+	Signer      string            `json:"signer"`
+	SigningTime time.Time         `json:"signingTime"`
+	Expiry      *time.Time        `json:"expiry"`
+	Annotations map[string]string `json:"annotations"`
+	Warnings    []string          `json:"warnings"`
+	// Revocation is what the revocation check found; empty when skipped.
+	Revocation []revocationReport `json:"revocation"`
 	// Timestamp is the trusted timestamp the policy checked, if any.
-	Timestamp   *timestampReport  `json:"timestamp,omitempty"`
-	Annotations map[string]string `json:"annotations,omitempty"`
-	Warnings    []string          `json:"warnings,omitempty"`
-	// Revocation is what the revocation check found; absent when skipped.
-	Revocation []revocationReport `json:"revocation,omitempty"`
+	Timestamp *timestampReport `json:"timestamp"`
 }
 
 type rejectedSignature struct {
 	Digest string `json:"digest"`
+	// Check is the check the signature failed (integrity, authenticity,
+	// authenticTimestamp, expiry, signedMetadata), or "fetch" when it could
+	// not be read.
+	Check  string `json:"check"`
 	Reason string `json:"reason"`
+	err    error
 }
 
 // toVerifyResult renders one verdict.
 func toVerifyResult(prog string, r flows.VerifyResult) verifyResult {
-	out := verifyResult{Reference: r.Reference, Verified: r.Verified, Status: trust.Failed, code: exitCode(r.Err), Platform: toPlatformReport(r.Platform)}
+	out := verifyResult{Reference: r.Reference, Verified: r.Verified, Status: trust.Failed, Rejected: []rejectedSignature{}, code: exitCode(r.Err), Platform: toPlatformReport(r.Platform)}
 	if r.Err != nil {
 		out.Error = advise(prog, r.Err).Error()
 	}
@@ -79,9 +83,9 @@ func toVerifyResult(prog string, r flows.VerifyResult) verifyResult {
 		env := s.Envelope
 		out.Signature = &signatureReport{
 			Digest: s.Digest.String(), Algorithm: string(env.Algorithm), Signer: env.Chain[0].Subject.String(),
-			SigningTime: env.SigningTime.UTC(), Annotations: env.Payload.TargetArtifact.Annotations, Warnings: s.Warnings,
+			SigningTime: env.SigningTime.UTC(), Annotations: orEmpty(env.Payload.TargetArtifact.Annotations), Warnings: listOf(s.Warnings),
+			Revocation: listOf(toRevocationReports(s.Revocation)),
 			Timestamp:  toTimestampReport(s.Timestamp, nil),
-			Revocation: toRevocationReports(s.Revocation),
 		}
 		if !env.Expiry.IsZero() {
 			exp := env.Expiry.UTC()
@@ -94,9 +98,11 @@ func toVerifyResult(prog string, r flows.VerifyResult) verifyResult {
 		}
 	}
 	for _, s := range res.Rejected {
-		out.Rejected = append(out.Rejected, rejectedSignature{Digest: s.Digest.String(), Reason: s.Err.Error()})
-		var re *trust.RevocationError
-		out.revocation = out.revocation || errors.As(s.Err, &re)
+		check := "fetch"
+		if ce := (*trust.CheckError)(nil); errors.As(s.Err, &ce) {
+			check = ce.Check
+		}
+		out.Rejected = append(out.Rejected, rejectedSignature{Digest: s.Digest.String(), Check: check, Reason: s.Err.Error(), err: s.Err})
 	}
 	return out
 }
@@ -140,18 +146,60 @@ func (r *verifyResult) printText(c *cli.Context) {
 		case exitNoSignature:
 			printf(ew, "  sign it with '%s sign', or check that REF names the image you meant\n", c.App.Name)
 		case exitNotVerified:
-			if r.revocation {
-				printf(ew, "  %s\n", revocationAdvice)
-			}
-			blob := strings.Contains(c.Command.HelpName, " blob ")
-			switch {
-			case blob && len(r.Rejected) == 1 && strings.HasPrefix(r.Rejected[0].Reason, "integrity:"):
-				printf(ew, "  the file is not the one that was signed, or the signature is not a blob signature of it\n")
-			case blob:
-				printf(ew, "  the signer is not one your trust settings accept; check --cert or the blob trust policy ('%s blob policy show')\n", c.App.Name)
-			default:
-				printf(ew, "  no signature is from a signer your trust settings accept; check --cert or the trust policy ('%s policy show')\n", c.App.Name)
+			for _, hint := range r.notVerifiedHints(c.App.Name, strings.Contains(c.Command.HelpName, " blob ")) {
+				printf(ew, "  %s\n", hint)
 			}
 		}
 	}
+}
+
+// notVerifiedHints says what to do next for each distinct reason the
+// signatures were rejected, in the order they were tried.
+func (r *verifyResult) notVerifiedHints(prog string, blob bool) []string {
+	var hints []string
+	seen := map[string]bool{}
+	add := func(h string) {
+		if !seen[h] {
+			seen[h] = true
+			hints = append(hints, h)
+		}
+	}
+	for _, rej := range r.Rejected {
+		add(rejectionHint(prog, blob, rej.err))
+	}
+	if r.Tried < r.Found {
+		add("only some signatures were tried: raise --max-signatures to try more")
+	}
+	return hints
+}
+
+// rejectionHint is the next step for a signature rejected with err (of a
+// blob, with blob set).
+func rejectionHint(prog string, blob bool, err error) string {
+	var mismatch *trust.SubjectMismatchError
+	var ce *trust.CheckError
+	switch {
+	case blob && errors.As(err, &ce) && ce.Check == trust.CheckIntegrity:
+		return "the file is not the one that was signed, or the signature is not a blob signature of it"
+	case errors.As(err, &mismatch):
+		return fmt.Sprintf("a signature signs another artifact (%s), not this one: sign this digest with '%s sign'", mismatch.Signed.Digest, prog)
+	case !errors.As(err, &ce):
+		return "a signature could not be read from the registry: run the command again, or check the registry"
+	}
+	switch ce.Check {
+	case trust.CheckIntegrity:
+		return fmt.Sprintf("a signature is damaged or breaks the signature format's rules: sign again with '%s sign'", prog)
+	case trust.CheckAuthenticTimestamp:
+		return fmt.Sprintf("a certificate of the signature is not valid now, or was not when it signed: sign again with a valid certificate ('%s cert generate' makes one)", prog)
+	case trust.CheckExpiry:
+		return fmt.Sprintf("the signature has expired: sign again with '%s sign', with a longer --expiry or none", prog)
+	case trust.CheckRevocation:
+		return revocationAdvice
+	case trust.CheckMetadata:
+		return fmt.Sprintf("the signature lacks the signed metadata --annotation requires: sign with '%s sign -a KEY=VALUE', or verify without it", prog)
+	}
+	if blob {
+		return fmt.Sprintf("the signer is not one your trust settings accept; check --cert or the blob trust policy ('%s blob policy show')", prog)
+	}
+	return fmt.Sprintf("no signature is from a signer your trust settings accept; check --cert or the trust policy ('%s policy show')", prog)
 }

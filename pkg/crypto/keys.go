@@ -147,13 +147,12 @@ func ParsePrivateKey(pemBytes []byte) (stdcrypto.Signer, error) {
 // LoadPrivateKey reads and parses a PEM private key file (see ParsePrivateKey).
 // On Unix it refuses a file that group or others may access (mode & 0o077),
 // because a readable signing key is a leaked signing key.
+// A file that holds certificates and no private key is refused with
+// ErrCertificateNotKey, whatever its mode.
 func LoadPrivateKey(path string) (stdcrypto.Signer, error) {
 	info, err := os.Stat(path)
 	if err != nil {
 		return nil, fmt.Errorf("private key: %w", err)
-	}
-	if runtime.GOOS != "windows" && info.Mode().Perm()&0o077 != 0 {
-		return nil, fmt.Errorf("private key %s is accessible by other users (mode %04o): run `chmod 600 %s`", path, info.Mode().Perm(), path)
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -161,10 +160,19 @@ func LoadPrivateKey(path string) (stdcrypto.Signer, error) {
 	}
 	key, err := ParsePrivateKey(data)
 	if err != nil {
+		if _, cerr := ParseCertificates(data); cerr == nil {
+			return nil, fmt.Errorf("%s: %w", path, ErrCertificateNotKey)
+		}
 		return nil, fmt.Errorf("private key %s: %w", path, err)
+	}
+	if runtime.GOOS != "windows" && info.Mode().Perm()&0o077 != 0 {
+		return nil, fmt.Errorf("private key %s is accessible by other users (mode %04o): run `chmod 600 %s`", path, info.Mode().Perm(), path)
 	}
 	return key, nil
 }
+
+// ErrCertificateNotKey: a file given as a private key holds a certificate.
+var ErrCertificateNotKey = errors.New("the file is a certificate, not a private key")
 
 // EncodePrivateKey returns key as a PKCS#8 "PRIVATE KEY" PEM block.
 func EncodePrivateKey(key stdcrypto.Signer) ([]byte, error) {

@@ -14,12 +14,50 @@ type CopyResult struct {
 	// PATH@digest) at the destination.
 	Source, Destination string
 	Descriptor          ocispec.Descriptor
+	// Sent is what the copy stored.
+	Sent CopyStats
+}
+
+// CopyStats counts what a copy stored at its destination.
+type CopyStats struct {
+	// Blobs counts the blobs and manifests stored, Bytes their size.
+	Blobs int
+	Bytes int64
+	// Referrers counts the referrer manifests stored (signatures among
+	// them), Existing what the destination had already.
+	Referrers, Existing int
+}
+
+// observers returns the progress functions of a copy: one that counts into
+// s, then those of progress that are set.
+func (s *CopyStats) observers(progress ...func(registry.CopyEvent)) []func(registry.CopyEvent) {
+	fns := []func(registry.CopyEvent){s.observe}
+	for _, f := range progress {
+		if f != nil {
+			fns = append(fns, f)
+		}
+	}
+	return fns
+}
+
+func (s *CopyStats) observe(e registry.CopyEvent) {
+	switch e.Kind {
+	case registry.CopyDone:
+		s.Blobs++
+		s.Bytes += e.Descriptor.Size
+		if e.Referrer {
+			s.Referrers++
+		}
+	case registry.CopySkipped:
+		s.Existing++
+	}
 }
 
 // Copy copies src with everything that refers to it (signatures included)
 // to dst, between registries and OCI layouts in any direction. A dst
-// without tag or digest takes src's tag.
-func (c *Client) Copy(ctx context.Context, src, dst Location) (*CopyResult, error) {
+// without tag or digest takes src's tag. Each progress function given
+// observes the copy; the result counts what was stored.
+func (c *Client) Copy(ctx context.Context, src, dst Location, progress ...func(registry.CopyEvent)) (*CopyResult, error) {
 	from, err := c.openNamed(src)
 	if err != nil {
 		return nil, err
@@ -32,9 +70,10 @@ func (c *Client) Copy(ctx context.Context, src, dst Location) (*CopyResult, erro
 	if dstRef == "" {
 		dstRef = from.Ref.Tag
 	}
-	desc, err := registry.Copy(ctx, from.Storage, from.Ref.Reference(), to.Storage, dstRef)
+	var sent CopyStats
+	desc, err := registry.Copy(ctx, from.Storage, from.Ref.Reference(), to.Storage, dstRef, sent.observers(progress...)...)
 	if err != nil {
 		return nil, err
 	}
-	return &CopyResult{Source: from.Ref.String(), Destination: to.Pinned(desc.Digest), Descriptor: desc}, nil
+	return &CopyResult{Source: from.Ref.String(), Destination: to.Pinned(desc.Digest), Descriptor: desc, Sent: sent}, nil
 }

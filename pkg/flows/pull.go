@@ -20,6 +20,8 @@ type PullOptions struct {
 	// missing) and Tag the tag to give the artifact there; "" takes the
 	// Artifact's tag.
 	Layout, Tag string
+	// Progress, when set, observes the copy into the layout.
+	Progress func(registry.CopyEvent)
 }
 
 // PullResult is the verdict, and where the verified artifact went.
@@ -30,6 +32,8 @@ type PullResult struct {
 	Destination, Tag string
 	// Copied describes the artifact copied.
 	Copied *ocispec.Descriptor
+	// Sent is what the copy stored.
+	Sent CopyStats
 }
 
 // Pull verifies opts.Artifact (with its Platform, the manifest the index
@@ -61,7 +65,7 @@ func (c *Client) Pull(ctx context.Context, opts PullOptions) (*PullResult, error
 	if res.Err != nil {
 		return res, res.Err
 	}
-	desc, err := registry.CopyToLayout(ctx, src.Storage, res.VerifiedDigest(), opts.Layout, tag)
+	desc, err := registry.CopyToLayout(ctx, src.Storage, res.VerifiedDigest(), opts.Layout, tag, res.Sent.observers(opts.Progress)...)
 	if err != nil {
 		res.Err = fmt.Errorf("%s verified, but copying it failed: %w", res.Verified, err)
 		return res, res.Err

@@ -3,6 +3,7 @@ package flows
 import (
 	"context"
 	"crypto"
+	"os"
 	"time"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -34,6 +35,10 @@ type SignOptions struct {
 	SignatureOut string
 	// SignatureOnly signs and writes SignatureOut, pushing nothing.
 	SignatureOnly bool
+	// Overwrite lets SignatureOut replace an existing file; without it an
+	// existing file is a FileError wrapping fs.ErrExist, found before
+	// anything is signed.
+	Overwrite bool
 	// SigningAgent goes into the envelope (io.cncf.notary.signingAgent).
 	SigningAgent string
 	// JournalDir keeps each envelope until its push succeeds, so that Sign
@@ -109,6 +114,9 @@ func (c *Client) Sign(ctx context.Context, opts SignOptions) (*SignResult, error
 	if opts.Expiry < 0 {
 		return nil, usagef("expiry %s must be positive", opts.Expiry)
 	}
+	if _, err := os.Lstat(opts.SignatureOut); err == nil && !opts.Overwrite {
+		return nil, &FileError{Role: RoleSignatureOut, Path: opts.SignatureOut, Err: &nvcrypto.ExistsError{Path: opts.SignatureOut}}
+	}
 	now := time.Now
 	if opts.Now != nil {
 		now = opts.Now
@@ -139,7 +147,7 @@ func (c *Client) Sign(ctx context.Context, opts SignOptions) (*SignResult, error
 	}
 	if opts.SignatureOut != "" {
 		// Written first: the envelope is kept even if the push fails.
-		if err := nvcrypto.WriteFileAtomic(opts.SignatureOut, env, 0o644, true); err != nil {
+		if err := nvcrypto.WriteFileAtomic(opts.SignatureOut, env, 0o644, opts.Overwrite); err != nil {
 			return nil, &FileError{Role: RoleSignatureOut, Path: opts.SignatureOut, Err: err}
 		}
 		d := content.NewDescriptorFromBytes(spec.MediaTypeEnvelope, env)

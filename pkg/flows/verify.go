@@ -2,6 +2,7 @@ package flows
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 
@@ -25,8 +26,9 @@ type VerifyResult struct {
 	// index lists for it and whose signature verified it.
 	Platform *PlatformVerdict
 	// Err is nil when a trusted signature verified (or the policy skips
-	// verification). Otherwise it wraps ErrNoSignature, ErrNotVerified, or
-	// the error that kept verification from completing (never a pass).
+	// verification). Otherwise it wraps ErrNoSignature, ErrNotVerified,
+	// ErrNotFound when the artifact does not exist (never ErrNoSignature),
+	// or the error that kept verification from completing (never a pass).
 	Err error
 }
 
@@ -41,6 +43,10 @@ func (r *VerifyResult) verdict(res *trust.Result, pin func(digest.Digest) string
 	case trust.NotVerified:
 		r.Err = join(ErrNotVerified, res.Err)
 	default:
+		if errors.Is(res.Err, ErrNotFound) {
+			r.Err = res.Err // the artifact is not there: nothing to verify
+			return
+		}
 		r.Err = join(fmt.Errorf("verification did not complete"), res.Err)
 	}
 }
@@ -89,8 +95,22 @@ func (c *Client) verifyOne(ctx context.Context, v *trust.Verifier, loc Location)
 		r.Err = err
 		return r
 	}
-	r.verdict(v.Verify(ctx, t, t.Scope(), t.Ref.Reference()), t.Pinned)
+	r.verdict(verifyAt(ctx, v, t), t.Pinned)
 	return r
+}
+
+// verifyAt verifies the artifact t names with v. An artifact named by
+// digest is not resolved before its signatures are listed, so when none
+// are listed, it is looked up: one that does not exist fails with
+// ErrNotFound, never as unsigned.
+func verifyAt(ctx context.Context, v *trust.Verifier, t *Target) *trust.Result {
+	res := v.Verify(ctx, t, t.Scope(), t.Ref.Reference())
+	if res.Status == trust.NoSignature && t.Ref.Digest != "" {
+		if _, err := t.Storage.Resolve(ctx, t.Ref.Digest); err != nil {
+			res.Status, res.Err = trust.Failed, err
+		}
+	}
+	return res
 }
 
 // VerifyDetached verifies the envelope in sigFile against the manifest in

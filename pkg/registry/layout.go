@@ -20,12 +20,15 @@ import (
 )
 
 // Layout is an OCI image layout: a folder holding blobs and an index.json.
-// It is safe for concurrent use; one process at a time should write a
-// layout.
+// It is safe for concurrent use, and several processes may write one
+// layout at once: every write of index.json happens under a lock file in the
+// layout (see layout_index.go) and replaces the file atomically, so each
+// writer's manifests and tags are kept and a reader never sees half a file.
 type Layout struct {
-	path  string
-	mu    sync.Mutex
-	store *oci.Store // nil until the layout exists and is opened
+	path    string
+	mu      sync.Mutex
+	store   *oci.ReadOnlyStore // the index as last read; nil until read, and after each write
+	created bool               // the layout's files exist (this Layout made sure)
 }
 
 var _ Storage = (*Layout)(nil)
@@ -33,7 +36,7 @@ var _ Storage = (*Layout)(nil)
 // OpenLayout returns the OCI image layout at path. A missing or empty
 // folder is not an error: reading it finds nothing (ErrNotFound), and the
 // first write creates the layout. A folder with other content must be an OCI
-// image layout. Writes go through oras-go's layout store.
+// image layout.
 func OpenLayout(path string) (*Layout, error) {
 	if path == "" {
 		return nil, errors.New("OCI layout path is empty")
@@ -49,12 +52,12 @@ func OpenLayout(path string) (*Layout, error) {
 		return nil, fmt.Errorf("open OCI layout %s: not a directory", path)
 	}
 	if !l.exists() {
-		if entries, _ := os.ReadDir(path); len(entries) > 0 {
+		if !emptyOrCreating(path) {
 			return nil, fmt.Errorf("open OCI layout %s: no %s file: the folder is not an OCI image layout", path, ocispec.ImageLayoutFile)
 		}
 		return l, nil
 	}
-	if _, err := l.open(false); err != nil {
+	if _, err := l.open(); err != nil {
 		return nil, err
 	}
 	return l, nil
@@ -69,23 +72,36 @@ func (l *Layout) exists() bool {
 	return err == nil
 }
 
-// open returns the layout's store, creating the layout when create is set.
-// Without create, a missing layout yields ErrNotFound.
-func (l *Layout) open(create bool) (*oci.Store, error) {
+// open returns the layout's index as last read, reading it when no write
+// since has changed it. A missing layout yields ErrNotFound.
+func (l *Layout) open() (*oci.ReadOnlyStore, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.store != nil {
 		return l.store, nil
 	}
-	if !create && !l.exists() {
+	if !l.exists() {
 		return nil, fmt.Errorf("no OCI layout at %s: %w", l.path, ErrNotFound)
 	}
-	s, err := oci.New(l.path)
+	s, err := oci.NewFromFS(context.Background(), os.DirFS(l.path))
 	if err != nil {
 		return nil, fmt.Errorf("open OCI layout %s: %w", l.path, err)
 	}
 	l.store = s
 	return s, nil
+}
+
+// blobs returns the layout's content-addressed files, for reading and for
+// storing blobs; with create, the layout is created first when missing.
+func (l *Layout) blobs(create bool) (*oci.Storage, error) {
+	if create {
+		if err := l.create(); err != nil {
+			return nil, err
+		}
+	} else if !l.exists() {
+		return nil, fmt.Errorf("no OCI layout at %s: %w", l.path, ErrNotFound)
+	}
+	return oci.NewStorage(l.path)
 }
 
 // Resolve returns the descriptor of the manifest that reference (a tag or a
@@ -94,7 +110,7 @@ func (l *Layout) Resolve(ctx context.Context, reference string) (ocispec.Descrip
 	if err := checkReference(l, reference); err != nil {
 		return ocispec.Descriptor{}, err
 	}
-	s, err := l.open(false)
+	s, err := l.open()
 	if err != nil {
 		return ocispec.Descriptor{}, wrapf(err, "resolve %s in %s", reference, l)
 	}
@@ -121,7 +137,7 @@ func (l *Layout) Fetch(ctx context.Context, desc ocispec.Descriptor, limit int64
 }
 
 func (l *Layout) fetch(ctx context.Context, desc ocispec.Descriptor, limit int64) ([]byte, error) {
-	return fetchVerified(ctx, func() (content.Fetcher, error) { return l.open(false) }, desc, limit)
+	return fetchVerified(ctx, func() (content.Fetcher, error) { return l.blobs(false) }, desc, limit)
 }
 
 // Referrers lists the referrers of subject (see Storage): the manifests
@@ -131,7 +147,7 @@ func (l *Layout) Referrers(ctx context.Context, subject ocispec.Descriptor, arti
 }
 
 func (l *Layout) list(ctx context.Context, subject ocispec.Descriptor, _ string) ([]ocispec.Descriptor, error) {
-	s, err := l.open(false)
+	s, err := l.open()
 	if errors.Is(err, ErrNotFound) {
 		return nil, nil
 	}
@@ -171,7 +187,7 @@ func (l *Layout) fail(err error, format string, args ...any) error {
 	return wrapf(err, format, args...)
 }
 
-func (l *Layout) contents(write bool) (content.Storage, error) { return l.open(write) }
+func (l *Layout) contents(write bool) (content.Storage, error) { return l.blobs(write) }
 
 func (l *Layout) indexTags(context.Context, int) map[string]bool { return nil }
 
@@ -180,7 +196,7 @@ func (l *Layout) scope(ctx context.Context, _ ...string) context.Context { retur
 // copyExists reports whether the layout holds desc; a missing layout holds
 // nothing.
 func (l *Layout) copyExists(ctx context.Context, desc ocispec.Descriptor, _ bool) (bool, error) {
-	s, err := l.open(false)
+	s, err := l.blobs(false)
 	if errors.Is(err, ErrNotFound) {
 		return false, nil
 	}
@@ -191,23 +207,30 @@ func (l *Layout) copyExists(ctx context.Context, desc ocispec.Descriptor, _ bool
 }
 
 // copyPush stores content, creating the layout if needed; content the
-// layout already has is not an error.
+// layout already has is not an error. A manifest is also listed in
+// index.json (untagged), which is how a layout's referrers are found.
 func (l *Layout) copyPush(ctx context.Context, desc ocispec.Descriptor, r io.Reader) error {
-	s, err := l.open(true)
+	s, err := l.blobs(true)
 	if err != nil {
 		return err
 	}
 	if err := s.Push(ctx, desc, r); err != nil && !errors.Is(err, errdef.ErrAlreadyExists) {
 		return err
 	}
-	return nil
+	if !spec.IsManifestType(desc.MediaType) {
+		return nil
+	}
+	return l.updateIndex(func(idx *ocispec.Index) { addManifest(idx, desc, "") })
 }
 
 // tag points tag at desc, which the layout holds.
 func (l *Layout) tag(ctx context.Context, _ Storage, desc ocispec.Descriptor, tag string) error {
-	s, err := l.open(true)
+	s, err := l.blobs(true)
 	if err != nil {
 		return err
 	}
-	return s.Tag(ctx, desc, tag)
+	if ok, err := s.Exists(ctx, desc); err != nil || !ok {
+		return fmt.Errorf("tag %s: %s is not in the layout: %w", tag, desc.Digest, errors.Join(err, ErrNotFound))
+	}
+	return l.updateIndex(func(idx *ocispec.Index) { addManifest(idx, desc, tag) })
 }

@@ -82,11 +82,10 @@ func CheckLayoutDir(dir string) error {
 	if _, err := os.Stat(filepath.Join(dir, ocispec.ImageLayoutFile)); err == nil {
 		return nil
 	}
-	entries, err := os.ReadDir(dir)
-	if err != nil {
+	if _, err := os.ReadDir(dir); err != nil {
 		return fmt.Errorf("OCI layout %s: %w", dir, err)
 	}
-	if len(entries) > 0 {
+	if !emptyOrCreating(dir) {
 		return fmt.Errorf("OCI layout %s: the folder is not empty and has no %s file, so it is not an OCI image layout; choose a new folder", dir, ocispec.ImageLayoutFile)
 	}
 	return nil
@@ -104,7 +103,9 @@ func CheckLayoutDir(dir string) error {
 // created) and the staging layout is removed. The local merge into an
 // existing layout can itself fail only on a local I/O error; it may then
 // leave some of the new blobs and manifests in dir, never remove any.
-func CopyToLayout(ctx context.Context, src Storage, dgst digest.Digest, dir, tag string) (_ ocispec.Descriptor, err error) {
+//
+// Each progress function given observes the copy from src (see CopyEvent).
+func CopyToLayout(ctx context.Context, src Storage, dgst digest.Digest, dir, tag string, progress ...func(CopyEvent)) (_ ocispec.Descriptor, err error) {
 	if err := dgst.Validate(); err != nil {
 		return ocispec.Descriptor{}, fmt.Errorf("copy to OCI layout %s: invalid digest %q: %w", dir, dgst, err)
 	}
@@ -143,7 +144,7 @@ func CopyToLayout(ctx context.Context, src Storage, dgst digest.Digest, dir, tag
 	if err != nil {
 		return ocispec.Descriptor{}, err
 	}
-	desc, err := Copy(ctx, src, dgst.String(), staged, tag)
+	desc, err := Copy(ctx, src, dgst.String(), staged, tag, progress...)
 	if err != nil {
 		return ocispec.Descriptor{}, err
 	}

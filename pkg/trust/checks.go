@@ -17,6 +17,34 @@ const (
 	checkRevocation         = "revocation"
 )
 
+// The checks a rejected signature can fail (CheckError.Check): the Notary
+// Project's names, and CheckMetadata for the signed metadata a Verifier's
+// Annotations require.
+const (
+	CheckIntegrity          = checkIntegrity
+	CheckAuthenticity       = checkAuthenticity
+	CheckAuthenticTimestamp = checkAuthenticTimestamp
+	CheckExpiry             = checkExpiry
+	CheckRevocation         = checkRevocation
+	CheckMetadata           = "signedMetadata"
+)
+
+// CheckError is why a signature was rejected: the check it failed and the
+// cause. Its text is the check's name, then the cause.
+type CheckError struct {
+	Check string
+	Err   error
+}
+
+func (e *CheckError) Error() string {
+	if e.Check == CheckMetadata {
+		return "signed metadata: " + e.Err.Error()
+	}
+	return e.Check + ": " + e.Err.Error()
+}
+
+func (e *CheckError) Unwrap() error { return e.Err }
+
 // What a policy does when a check fails.
 const (
 	actionEnforce = "enforce" // the signature fails

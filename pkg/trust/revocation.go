@@ -101,7 +101,7 @@ func (v *Verifier) checkRevocation(ctx context.Context, rule *Rule, r *Signature
 			case res.Status == revocation.Unknown || res.RevokedWhenSigned(signedAt):
 				err := &RevocationError{Result: res}
 				if action == actionEnforce && r.Err == nil {
-					r.Err = fmt.Errorf("%s: %w", checkRevocation, err)
+					r.Err = &CheckError{Check: CheckRevocation, Err: err}
 				} else if action == actionLog {
 					r.Warnings = append(r.Warnings, fmt.Sprintf("%s: %v", checkRevocation, err))
 				}

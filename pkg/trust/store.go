@@ -179,6 +179,41 @@ func (c Config) AddCertificates(typ, name string, files []string) ([]string, err
 	return added, nil
 }
 
+// DeleteCertificates removes the named certificate files (their base names,
+// as List shows them) from the trust store typ:name, or, with no files, the
+// whole store, and returns the paths removed. A store or file that does not
+// exist is an error wrapping ErrNoStore or fs.ErrNotExist; nothing is
+// removed then.
+func (c Config) DeleteCertificates(typ, name string, files []string) ([]string, error) {
+	if !validStoreType(typ) || !validStoreName(name) {
+		return nil, &StoreError{Type: typ, Name: name, Err: ErrNoStore}
+	}
+	dir := c.storeDir(typ, name)
+	if _, err := os.Lstat(dir); err != nil {
+		return nil, &StoreError{Type: typ, Name: name, Err: ErrNoStore}
+	}
+	if len(files) == 0 {
+		if err := os.RemoveAll(dir); err != nil {
+			return nil, fmt.Errorf("removing trust store %s:%s: %w", typ, name, err)
+		}
+		return []string{dir}, nil
+	}
+	var paths []string
+	for _, f := range files {
+		p := filepath.Join(dir, filepath.Base(f))
+		if _, err := os.Lstat(p); err != nil {
+			return nil, fmt.Errorf("trust store %s:%s has no file %s: %w", typ, name, filepath.Base(f), fs.ErrNotExist)
+		}
+		paths = append(paths, p)
+	}
+	for i, p := range paths {
+		if err := os.Remove(p); err != nil {
+			return paths[:i], fmt.Errorf("removing %s from trust store %s:%s: %w", filepath.Base(p), typ, name, err)
+		}
+	}
+	return paths, nil
+}
+
 // List returns every certificate file of every trust store, sorted.
 func (c Config) List() ([]StoreEntry, error) {
 	var out []StoreEntry

@@ -414,7 +414,7 @@ func (v *Verifier) Check(rule *Rule, envelope []byte, subject ocispec.Descriptor
 	env, err := VerifyIntegrity(envelope, subject)
 	r.Envelope = env
 	if err != nil {
-		r.Err = fmt.Errorf("integrity: %w", err)
+		r.Err = &CheckError{Check: CheckIntegrity, Err: err}
 		return r
 	}
 	t := env.Payload.TargetArtifact
@@ -425,7 +425,7 @@ func (v *Verifier) Check(rule *Rule, envelope []byte, subject ocispec.Descriptor
 		}
 		switch rule.actions[name] {
 		case actionEnforce:
-			r.Err = fmt.Errorf("%s: %w", name, err)
+			r.Err = &CheckError{Check: name, Err: err}
 			return false
 		case actionLog:
 			r.Warnings = append(r.Warnings, fmt.Sprintf("%s: %v", name, err))
@@ -450,11 +450,11 @@ func (v *Verifier) Check(rule *Rule, envelope []byte, subject ocispec.Descriptor
 	for k, want := range v.Annotations {
 		got, ok := t.Annotations[k]
 		if !ok {
-			r.Err = fmt.Errorf("signed metadata: %q is required but the signature has no such annotation", k)
+			r.Err = &CheckError{Check: CheckMetadata, Err: fmt.Errorf("%q is required but the signature has no such annotation", k)}
 			return r
 		}
 		if got != want {
-			r.Err = fmt.Errorf("signed metadata: %q is %q, required %q", k, got, want)
+			r.Err = &CheckError{Check: CheckMetadata, Err: fmt.Errorf("%q is %q, required %q", k, got, want)}
 			return r
 		}
 	}

@@ -36,6 +36,8 @@ var allowed = map[string][]string{
 	"pkg/flows":                          {"pkg/trust", "pkg/revocation", "pkg/registry", "pkg/signature", "pkg/crypto", "pkg/spec"},
 	// The docker plugin's protocol, settings and engine, over the flows.
 	"internal/dockerplugin": {"pkg/flows", "pkg/trust", "pkg/registry", "pkg/crypto", "pkg/spec"},
+	// The reproducible OCI image layouts of make image and make registry-image.
+	"internal/imagebuild": {},
 	// The CLI: flags, rendering and advice, over the flows and the plugin.
 	"cmd/nv2": {"pkg/flows", "internal/dockerplugin", "pkg/trust", "pkg/revocation", "pkg/registry", "pkg/signature", "pkg/crypto", "pkg/spec"},
 }

@@ -14,8 +14,10 @@
 # the index and each platform's manifest), with NV2_IMAGE_KEY and
 # NV2_IMAGE_CERT or a key generated once into $NV2_CACHE/image-signing, and
 # verified. When `docker info` works, this machine's platform image is loaded
-# into the engine as nv2:latest or nv2-registry:latest; otherwise that step is
-# skipped and says so.
+# into the engine as nv2:latest or nv2-registry:latest (NV2_IMAGE_NAME names
+# it otherwise); without an engine that step is skipped and says so.
+# NV2_IMAGE_PLATFORMS (default "linux/amd64 linux/arm64") picks the platforms,
+# NV2_IMAGE_OUT the output folder, NV2 the nv2 binary that signs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,6 +29,7 @@ out=${NV2_IMAGE_OUT:-bin/images}
 platforms=${NV2_IMAGE_PLATFORMS:-linux/amd64 linux/arm64}
 created=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || echo 0)}
 certs=/etc/ssl/certs/ca-certificates.crt
+nv2=${NV2:-bin/nv2}
 say() { echo "image.sh: $*" >&2; }
 
 # gobuild PKGDIR PKG OUTPREFIX LDFLAGS: one static binary per platform.
@@ -48,10 +51,10 @@ sign() {
   local layout=$1 tag=$2 key=${NV2_IMAGE_KEY:-} cert=${NV2_IMAGE_CERT:-}
   if [ -z "$key" ]; then
     key=$cache/image-signing/nv2-image-builder.key cert=$cache/image-signing/nv2-image-builder.crt
-    [ -f "$key" ] || bin/nv2 cert generate --name nv2-image-builder --out "$cache/image-signing" >&2
+    [ -f "$key" ] || "$nv2" cert generate --name nv2-image-builder --out "$cache/image-signing" >&2
   fi
-  bin/nv2 sign --recursive --oci-layout --key "$key" --cert "$cert" "$layout:$tag" >&2
-  bin/nv2 verify --oci-layout --cert "$cert" "$layout:$tag" >&2
+  "$nv2" sign --recursive --oci-layout --key "$key" --cert "$cert" "$layout:$tag" >&2
+  "$nv2" verify --oci-layout --cert "$cert" "$layout:$tag" >&2
 }
 
 load() {
@@ -66,7 +69,7 @@ load() {
 }
 
 [ -f "$certs" ] || { say "$certs is missing: install the CA certificates (apt-get install ca-certificates)"; exit 1; }
-[ -x bin/nv2 ] || { say "bin/nv2 is missing: run make build"; exit 1; }
+[ -x "$nv2" ] || { say "$nv2 is missing: run make build"; exit 1; }
 work=$out/work
 mkdir -p "$work"
 go build -o "$work/nv2image" ./internal/cmd/nv2image
@@ -80,9 +83,9 @@ case "$what" in
       $(platform_flags "$work/nv2") -file "/etc/ssl/certs/ca-certificates.crt=$certs" \
       -entrypoint /usr/local/bin/nv2 -env PATH=/usr/local/bin -env HOME=/root -dir /root -dir /tmp \
       -label org.opencontainers.image.title=nv2 -label "org.opencontainers.image.version=$version" \
-      -docker-archive "$work/nv2.tar" -docker-tag "nv2:$version"
+      -docker-archive "$work/nv2.tar" -docker-tag "${NV2_IMAGE_NAME:-nv2}:$version"
     sign "$out/nv2" "$version"
-    load "$work/nv2.tar" "nv2:$version"
+    load "$work/nv2.tar" "${NV2_IMAGE_NAME:-nv2}:$version"
     ;;
   registry)
     src=$(go mod download -json "github.com/distribution/distribution/v3@$registry_version" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
@@ -94,9 +97,9 @@ case "$what" in
       -dir /var/lib/registry -dir /tmp -port 5000/tcp \
       -entrypoint /bin/registry -entrypoint serve -entrypoint /etc/distribution/config.yml \
       -label org.opencontainers.image.title=nv2-registry -label "org.opencontainers.image.version=$registry_version" \
-      -docker-archive "$work/nv2-registry.tar" -docker-tag "nv2-registry:$registry_version"
+      -docker-archive "$work/nv2-registry.tar" -docker-tag "${NV2_IMAGE_NAME:-nv2-registry}:$registry_version"
     sign "$out/nv2-registry" "$registry_version"
-    load "$work/nv2-registry.tar" "nv2-registry:$registry_version"
+    load "$work/nv2-registry.tar" "${NV2_IMAGE_NAME:-nv2-registry}:$registry_version"
     ;;
   *) echo "usage: scripts/image.sh nv2|registry" >&2; exit 2 ;;
 esac

@@ -97,4 +97,3 @@ func run(args []string) error {
 	}
 	return fmt.Errorf("no -platform for this machine (%s/%s) to write a docker archive of", runtime.GOOS, runtime.GOARCH)
 }
-

@@ -70,13 +70,13 @@ load() {
 
 [ -f "$certs" ] || { say "$certs is missing: install the CA certificates (apt-get install ca-certificates)"; exit 1; }
 [ -x "$nv2" ] || { say "$nv2 is missing: run make build"; exit 1; }
-work=$out/work
-mkdir -p "$work"
+mkdir -p "$out/work"
+work=$(cd "$out/work" && pwd)
 go build -o "$work/nv2image" ./internal/cmd/nv2image
 
 case "$what" in
   nv2)
-    gobuild . ./cmd/nv2 "$PWD/$work/nv2" "-X main.version=$version"
+    gobuild . ./cmd/nv2 "$work/nv2" "-X main.version=$version"
     rm -rf "$out/nv2"
     # shellcheck disable=SC2046
     "$work/nv2image" -out "$out/nv2" -tag "$version" -created "$created" -bin /usr/local/bin/nv2 \
@@ -89,7 +89,7 @@ case "$what" in
     ;;
   registry)
     src=$(go mod download -json "github.com/distribution/distribution/v3@$registry_version" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
-    gobuild "$src" ./cmd/registry "$PWD/$work/registry" "-X github.com/distribution/distribution/v3/version.version=$registry_version"
+    gobuild "$src" ./cmd/registry "$work/registry" "-X github.com/distribution/distribution/v3/version.version=$registry_version"
     rm -rf "$out/nv2-registry"
     # shellcheck disable=SC2046
     "$work/nv2image" -out "$out/nv2-registry" -tag "$registry_version" -created "$created" -bin /bin/registry \

@@ -1,0 +1,175 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/notaryproject/notation-go"
+	"github.com/notaryproject/notation-go/dir"
+	notationregistry "github.com/notaryproject/notation-go/registry"
+	notationverifier "github.com/notaryproject/notation-go/verifier"
+	notationpolicy "github.com/notaryproject/notation-go/verifier/trustpolicy"
+	notationtruststore "github.com/notaryproject/notation-go/verifier/truststore"
+	"oras.land/oras-go/v2/registry/remote"
+
+	"github.com/nv2-signing/nv2/internal/imagebuild"
+	"github.com/nv2-signing/nv2/internal/testregistry"
+)
+
+// TestImageSignaturesVerifyEverywhere: an image index built the way `make
+// image` builds nv2's, signed recursively in its layout, verifies offline
+// with nv2 and, copied with its signatures to either registry, verifies
+// with notation-go at every level (the index and each platform).
+func TestImageSignaturesVerifyEverywhere(t *testing.T) {
+	o := imagebuild.Options{
+		Platforms: []imagebuild.Platform{
+			{OS: "linux", Architecture: "amd64", Binary: nv2Bin},
+			{OS: "linux", Architecture: "arm64", Binary: nv2Bin},
+		},
+		Binary: "/usr/local/bin/nv2", Entrypoint: []string{"/usr/local/bin/nv2"}, Created: time.Unix(1700000000, 0),
+	}
+	layout := filepath.Join(t.TempDir(), "nv2")
+	index, err := o.WriteLayout(layout, "0.1.0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx, err := o.Index()
+	if err != nil {
+		t.Fatal(err)
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	levels := []string{index.Digest.String(), im.Manifests[0].Digest.String(), im.Manifests[1].Digest.String()}
+
+	c := newCLI(t)
+	key, cert := c.keys("nv2-image-builder")
+	s := c.must(0, "sign", "--recursive", "--oci-layout", "--key", key, "--cert", cert, layout+":0.1.0")
+	for _, d := range levels {
+		if !strings.Contains(s.stdout, "Signed "+layout+"@"+d) {
+			t.Fatalf("sign --recursive did not sign %s:\n%s", d, s.stdout)
+		}
+	}
+	v := c.must(0, "verify", "--oci-layout", "--cert", cert, "--platform", "linux/arm64", "--require-platform-signature", layout+":0.1.0")
+	if !strings.Contains(v.stdout, "Verified "+layout+"@"+levels[2]) {
+		t.Fatalf("verify --oci-layout --platform linux/arm64:\n%s", v.stdout)
+	}
+	for _, kind := range testregistry.Kinds {
+		t.Run(string(kind), func(t *testing.T) {
+			reg := testregistry.Start(t, kind)
+			c.must(0, "copy", "--from-oci-layout", layout+":0.1.0", reg.Host+"/nv2:0.1.0")
+			for _, d := range levels {
+				if err := notationVerify(t, reg.Host+"/nv2@"+d, cert); err != nil {
+					t.Errorf("notation-go does not verify %s: %v", d, err)
+				}
+			}
+		})
+	}
+}
+
+// notationVerify verifies ref with notation-go, trusting certFile (a
+// self-signed signer) for every registry.
+func notationVerify(t *testing.T, ref, certFile string) error {
+	t.Helper()
+	config := t.TempDir()
+	store := filepath.Join(config, "truststore", "x509", "ca", "nv2")
+	pem, err := os.ReadFile(certFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(store, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, store, "signer.crt", pem)
+	var doc notationpolicy.Document
+	if err := json.Unmarshal([]byte(`{"version": "1.0", "trustPolicies": [{"name": "images", "registryScopes": ["*"],
+		"signatureVerification": {"level": "strict", "override": {"revocation": "skip"}},
+		"trustStores": ["ca:nv2"], "trustedIdentities": ["*"]}]}`), &doc); err != nil {
+		t.Fatal(err)
+	}
+	verifier, err := notationverifier.New(&doc, notationtruststore.NewX509TrustStore(dir.NewSysFS(config)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	repo, err := remote.NewRepository(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	repo.PlainHTTP = true
+	_, _, err = notation.Verify(context.Background(), verifier, notationregistry.NewRepository(repo),
+		notation.VerifyOptions{ArtifactReference: ref, MaxSignatureAttempts: 10})
+	return err
+}
+
+// TestImagesRunInDocker builds both images with scripts/image.sh for this
+// machine's platform, loads them into the engine, runs `nv2 --version` in
+// nv2's image, starts the registry image with scripts/registry.sh
+// (NV2_REGISTRY_RUNNER=docker), and verifies nv2's image in it from nv2's
+// own container. It needs a docker engine and skips without one.
+func TestImagesRunInDocker(t *testing.T) {
+	if err := exec.Command("docker", "info").Run(); err != nil {
+		t.Skip("no docker engine reachable (docker info failed): start one (scripts/dockerd.sh start, or set DOCKER_HOST) and rerun go test -run TestImagesRunInDocker ./cmd/nv2/")
+	}
+	root, _ := filepath.Abs(filepath.Join("..", ".."))
+	tmp := t.TempDir()
+	name := "nv2-test-" + strings.ToLower(filepath.Base(tmp))
+	env := append(os.Environ(), "NV2="+nv2Bin, "NV2_CACHE="+filepath.Join(tmp, "cache"), "NV2_IMAGE_OUT="+filepath.Join(tmp, "images"),
+		"NV2_IMAGE_PLATFORMS=linux/"+runtime.GOARCH)
+	run := func(env []string, prog string, args ...string) string {
+		t.Helper()
+		cmd := exec.Command(prog, args...)
+		cmd.Env, cmd.Dir = env, root
+		out, err := cmd.Output()
+		if err != nil {
+			stderr := ""
+			if ee, ok := err.(*exec.ExitError); ok {
+				stderr = string(ee.Stderr)
+			}
+			t.Fatalf("%s %s: %v\n%s%s", prog, strings.Join(args, " "), err, out, stderr)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	t.Cleanup(func() {
+		exec.Command("docker", "rmi", "-f", name+":latest", name+":0.1.0", name+"-registry:latest", name+"-registry:v3.1.2").Run()
+	})
+	digest := run(append(env, "NV2_IMAGE_NAME="+name), "scripts/image.sh", "nv2")
+	if v := run(env, "docker", "run", "--rm", "--network", "none", name, "--version"); !strings.Contains(v, "0.1.0") {
+		t.Fatalf("nv2 --version in the image: %q", v)
+	}
+	run(append(env, "NV2_IMAGE_NAME="+name+"-registry"), "scripts/image.sh", "registry")
+
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	host := l.Addr().String()
+	l.Close()
+	renv := append(env, "NV2_REGISTRY_RUNNER=docker", "NV2_REGISTRY_IMAGE="+name+"-registry:latest",
+		"NV2_REGISTRY_STATE="+filepath.Join(tmp, "registry"), "NV2_REGISTRY_PORT="+strings.Split(host, ":")[1])
+	run(renv, "scripts/registry.sh", "start")
+	t.Cleanup(func() { exec.Command(filepath.Join(root, "scripts", "registry.sh"), "stop").Run() })
+	resp, err := http.Get("http://" + host + "/v2/")
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("the registry image does not answer /v2/: %v %v", resp, err)
+	}
+	resp.Body.Close()
+
+	c := newCLI(t)
+	c.must(0, "copy", "--from-oci-layout", filepath.Join(tmp, "images", "nv2")+":0.1.0", host+"/nv2:0.1.0")
+	keys := filepath.Join(tmp, "cache", "image-signing")
+	v := run(env, "docker", "run", "--rm", "--network", "host", "-v", keys+":/keys:ro", name,
+		"verify", "--cert", "/keys/nv2-image-builder.crt", host+"/nv2@"+digest)
+	if !strings.Contains(v, "Verified "+host+"/nv2@"+digest) {
+		t.Fatalf("nv2 verify from nv2's image:\n%s", v)
+	}
+}

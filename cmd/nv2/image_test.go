@@ -157,7 +157,11 @@ func TestImagesRunInDocker(t *testing.T) {
 	renv := append(env, "NV2_REGISTRY_RUNNER=docker", "NV2_REGISTRY_IMAGE="+name+"-registry:latest",
 		"NV2_REGISTRY_STATE="+filepath.Join(tmp, "registry"), "NV2_REGISTRY_PORT="+strings.Split(host, ":")[1])
 	run(renv, "scripts/registry.sh", "start")
-	t.Cleanup(func() { exec.Command(filepath.Join(root, "scripts", "registry.sh"), "stop").Run() })
+	t.Cleanup(func() {
+		stop := exec.Command(filepath.Join(root, "scripts", "registry.sh"), "stop")
+		stop.Env = renv
+		stop.Run()
+	})
 	resp, err := http.Get("http://" + host + "/v2/")
 	if err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("the registry image does not answer /v2/: %v %v", resp, err)

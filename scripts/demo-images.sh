@@ -3,7 +3,13 @@
 # images of make image and make registry-image; says so and skips otherwise.
 images_ready() {
   command -v docker >/dev/null && docker info >/dev/null 2>&1 || { echo "(skipped: no docker engine reachable; start one, e.g. scripts/dockerd.sh start)"; return 1; }
-  [ -f bin/images/nv2/index.json ] && docker image inspect nv2:latest >/dev/null 2>&1 || { echo "(skipped: no nv2 image; run make image)"; return 1; }
+  [ -f bin/images/nv2/index.json ] || { echo "(skipped: no nv2 image; run make image)"; return 1; }
+  docker image inspect nv2:latest >/dev/null 2>&1 && return 0
+  [ -f bin/images/work/nv2.tar ] || { echo "(skipped: the engine has no nv2 image; run make image)"; return 1; }
+  local loaded
+  show docker load -i bin/images/work/nv2.tar
+  loaded=$(docker load -i bin/images/work/nv2.tar | sed -n 's/^Loaded image: //p')
+  run docker tag "$loaded" nv2:latest
 }
 if images_ready; then
   image_cert=${NV2_IMAGE_CERT:-$NV2_CACHE/image-signing/nv2-image-builder.crt}

@@ -15,7 +15,9 @@ export NV2_REGISTRY_STATE=$work/registry
 export NV2_REGISTRY_PORT=${NV2_REGISTRY_PORT:-5000}
 
 cleanup() {
+  if [ -f "$work/tsa.pid" ]; then kill "$(cat "$work/tsa.pid")" 2>/dev/null || true; fi
   scripts/registry.sh stop || true
+  NV2_DOCKERD_STATE=$work/dockerd scripts/dockerd.sh stop || true
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -83,6 +85,20 @@ JSON
 run "$nv2" policy import "$work/policy.json"
 run "$nv2" verify net-monitor:v1
 
+chapter "Sign with a trusted timestamp (RFC 3161): the signature outlives its certificate"
+# A Time Stamping Authority on loopback: sigstore's timestamp-authority server
+# code, run by a small test-support command (it listens on 127.0.0.1 only).
+GOFLAGS=-buildvcs=false go build -o "$work/nv2tsa" ./internal/cmd/nv2tsa
+"$work/nv2tsa" -url-file "$work/tsa.url" -root "$work/tsa-root.crt" &
+echo $! >"$work/tsa.pid"
+for _ in $(seq 1 100); do [ -s "$work/tsa.url" ] && break; sleep 0.1; done
+tsa=$(cat "$work/tsa.url")
+run "$nv2" sign --key "$work/keys/wabbit-networks.io.key" --cert "$work/keys/wabbit-networks.io.crt" \
+  --timestamp-url "$tsa" --timestamp-root-cert "$work/tsa-root.crt" net-monitor:v1
+run "$nv2" inspect net-monitor:v1
+run "$nv2" verify --cert "$work/keys/wabbit-networks.io.crt" --tsa-cert "$work/tsa-root.crt" net-monitor:v1
+kill "$(cat "$work/tsa.pid")" && rm -f "$work/tsa.pid"
+
 chapter "A certificate that did not sign it is not trusted: exit 4"
 run "$nv2" cert generate --name someone-else.example --out "$work/keys"
 expect 4 "$nv2" verify --cert "$work/keys/someone-else.example.crt" net-monitor:v1
@@ -100,7 +116,11 @@ if [ -f scripts/demo-offline.sh ]; then
   . scripts/demo-offline.sh
 fi
 
-chapter "nv2's own container image verifies nv2's signed image in the registry"
+chapter "Docker: build, sign offline, push, discover, verified pull, run"
+# shellcheck source=/dev/null
+. scripts/demo-docker.sh
+
+chapter "Docker: nv2's own container image verifies nv2's signed image in the registry"
 # shellcheck source=/dev/null
 . scripts/demo-images.sh
 

@@ -32,17 +32,16 @@ func blobSignCommand() *cli.Command {
 			"--signature-out names another file. FILE may be - (the standard input; then\n" +
 			"--signature-out is required). An existing signature file is kept unless --force.\n\n" +
 			"   nv2 blob sign --key signer.key --cert signer.crt -a build=42 release.tar.gz",
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "key", Aliases: []string{"k"}, Usage: "private key `FILE` (PEM: PKCS#8, PKCS#1 or SEC1); required"},
 			&cli.StringFlag{Name: "cert", Aliases: []string{"c"}, Usage: "certificate chain `FILE` (PEM, leaf first); required"},
 			&cli.StringFlag{Name: "media-type", Value: "application/octet-stream", Usage: "the media `TYPE` of FILE, signed in the payload"},
 			&cli.DurationFlag{Name: "expiry", Aliases: []string{"e"}, Usage: "the signature expires this long after signing (e.g. 720h); default never"},
 			&cli.StringSliceFlag{Name: "annotation", Aliases: []string{"a"}, Usage: "signed metadata `KEY=VALUE` (repeatable)"},
-			&cli.StringFlag{Name: "timestamp-url", Usage: "RFC 3161 timestamp authority `URL` to countersign the signature (not supported yet)"},
 			&cli.StringFlag{Name: "signature-out", Usage: "write the signature to `SIG` instead of FILE.jws.sig"},
 			&cli.BoolFlag{Name: "force", Usage: "replace an existing signature file"},
 			outputFlag(),
-		},
+		}, timestampFlags()...),
 		Action: runBlobSign,
 	}
 }
@@ -68,11 +67,14 @@ func runBlobSign(c *cli.Context) error {
 		return usageErrorf("--media-type is empty: give the file's media type, or leave the flag out")
 	}
 	opts := flows.BlobSignOptions{Path: file, Input: c.App.Reader, MediaType: c.String("media-type"), Expiry: c.Duration("expiry"),
-		SignatureOut: c.String("signature-out"), Force: c.Bool("force"), TimestampURL: c.String("timestamp-url"), SigningAgent: "nv2/" + version}
+		SignatureOut: c.String("signature-out"), Force: c.Bool("force"), SigningAgent: "nv2/" + version}
 	if opts.Annotations, err = parseAnnotations(c.StringSlice("annotation")); err != nil {
 		return err
 	}
 	if opts.Signer, err = flows.LoadSigner(c.String("key"), c.String("cert")); err != nil {
+		return err
+	}
+	if opts.Timestamp, err = timestampClient(c, nil); err != nil {
 		return err
 	}
 	ctx, cancel := commandContext(c)
@@ -107,6 +109,7 @@ func blobVerifyCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "signature", Aliases: []string{"s"}, Usage: "the detached signature `SIG` of FILE; required"},
 			&cli.StringSliceFlag{Name: "cert", Aliases: []string{"c"}, Usage: "trust the certificate(s) in `FILE` directly: a signer's, or a CA's (repeatable)"},
+			&cli.StringSliceFlag{Name: "tsa-cert", Usage: "with --cert: trust the TSA root certificate in `FILE`; the signature then needs a timestamp from it (repeatable)"},
 			&cli.StringFlag{Name: "policy-name", Usage: "verify with the blob trust policy called `NAME` (default: the global policy)"},
 			&cli.StringSliceFlag{Name: "annotation", Aliases: []string{"a"}, Usage: "require signed metadata `KEY=VALUE` (repeatable)"},
 			&cli.StringFlag{Name: "media-type", Usage: "require the signature to name this media `TYPE`"},
@@ -129,7 +132,7 @@ func runBlobVerify(c *cli.Context) error {
 	case c.IsSet("media-type") && c.String("media-type") == "":
 		return usageErrorf("--media-type is empty: give the media type the signature must name, or leave the flag out")
 	}
-	v, err := flows.NewBlobVerifier(flows.TrustOptions{CertFiles: c.StringSlice("cert")})
+	v, err := flows.NewBlobVerifier(flows.TrustOptions{CertFiles: c.StringSlice("cert"), TSACertFiles: c.StringSlice("tsa-cert")})
 	if err != nil {
 		return err
 	}

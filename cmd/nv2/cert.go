@@ -43,11 +43,13 @@ func certCommand() *cli.Command {
 				ArgsUsage: "FILE...",
 				Description: "Copies PEM certificate files into the trust store --type:--store, in\n" +
 					"$XDG_CONFIG_HOME/nv2/truststore/x509/TYPE/NAME/, where a trust policy's\n" +
-					"trustStores entry \"TYPE:NAME\" finds them.\n\n" +
-					"   nv2 cert add --store wabbit-networks ./keys/wabbit-networks.io-ca.crt",
+					"trustStores entry \"TYPE:NAME\" finds them. A tsa store holds the root\n" +
+					"certificates of Time Stamping Authorities whose timestamps are trusted.\n\n" +
+					"   nv2 cert add --store wabbit-networks ./keys/wabbit-networks.io-ca.crt\n" +
+					"   nv2 cert add --type tsa --store acme-tsa ./tsa-root.crt",
 				Flags: []cli.Flag{
 					&cli.StringFlag{Name: "store", Aliases: []string{"s"}, Required: true, Usage: "trust store `NAME`"},
-					&cli.StringFlag{Name: "type", Aliases: []string{"t"}, Value: trust.StoreCA, Usage: "trust store type: ca or signingAuthority"},
+					&cli.StringFlag{Name: "type", Aliases: []string{"t"}, Value: trust.StoreCA, Usage: "trust store type: ca, signingAuthority or tsa"},
 				},
 				Action: runCertAdd,
 			},

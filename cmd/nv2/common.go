@@ -33,6 +33,7 @@ func registryFlags() []cli.Flag {
 func trustFlags() []cli.Flag {
 	return append([]cli.Flag{
 		&cli.StringSliceFlag{Name: "cert", Aliases: []string{"c"}, Usage: "trust the certificate(s) in `FILE` directly: a signer's, or a CA's (repeatable)"},
+		&cli.StringSliceFlag{Name: "tsa-cert", Usage: "with --cert: trust the TSA root certificate in `FILE`; every signature then needs a timestamp from it (repeatable)"},
 		&cli.StringFlag{Name: "policy", Usage: "use the trust policy in `FILE` instead of the configured one"},
 		&cli.StringSliceFlag{Name: "annotation", Aliases: []string{"a"}, Usage: "require signed metadata `KEY=VALUE` (repeatable)"},
 		&cli.IntFlag{Name: "max-signatures", Value: 50, Usage: "check at most this many signatures of one artifact (trusted-looking ones first)"},

@@ -8,6 +8,7 @@ package main
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"slices"
@@ -85,6 +86,10 @@ func runPlugin(p *pluginContext, args []string) error {
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") && app.Command(args[0]) == nil {
 		return passThrough(p, args)
 	}
+	if len(args) > 0 && args[0] == "run" {
+		// docker run's options are docker's: none is moved or parsed.
+		return app.Run(append([]string{app.Name}, args...))
+	}
 	args, err := commandLine(app, append([]string{app.Name}, args...))
 	if err != nil {
 		return err
@@ -99,24 +104,31 @@ func newPluginApp(p *pluginContext) *cli.App {
 	app.Name = "docker " + dockerplugin.Name
 	app.HelpName = app.Name
 	app.Metadata = map[string]any{pluginKey: p}
-	app.Usage = "sign images on push, verify them on pull, and every nv2 command"
-	app.Description = "The nv2 docker CLI plugin. 'docker nv2 push' pushes an image with docker and\n" +
-		"signs the digest docker pushed; 'docker nv2 pull' verifies an image and then\n" +
-		"pulls exactly the verified digest. Their settings (docker nv2 config) live in\n" +
-		"nv2.json in the docker config folder. Registry credentials come from the\n" +
-		"docker config, so 'docker login' is all the setup auth needs.\n\n" +
+	app.Usage = "sign images before push, verify them on pull and run, and every nv2 command"
+	app.Description = "The nv2 docker CLI plugin. 'docker nv2 sign NAME:TAG' signs a local image,\n" +
+		"offline, as it will be in the registry; 'docker nv2 push' pushes that image\n" +
+		"with its signatures; 'docker nv2 pull' and 'docker nv2 run' verify an image\n" +
+		"and then pull or run exactly the verified digest. Their settings (docker nv2\n" +
+		"config) live in nv2.json in the docker config folder. Registry credentials\n" +
+		"come from the docker config, so 'docker login' is all the setup auth needs.\n\n" +
 		"The other commands are nv2's (see 'nv2 --help'); sign and verify default to\n" +
 		"the configured key, certificate and trust. When enabled, any other command\n" +
 		"is passed to docker: 'docker nv2 images' runs 'docker images'."
 	// push and pull are docker's here: nv2's own pull (to an OCI layout) gives
 	// way to the one that pulls into docker.
-	ours := []*cli.Command{dockerPushCommand(), dockerPullCommand(), dockerConfigCommand()}
+	ours := []*cli.Command{dockerPushCommand(), dockerPullCommand(), dockerRunCommand(), dockerConfigCommand()}
 	app.Commands = slices.DeleteFunc(app.Commands, func(c *cli.Command) bool {
 		return slices.ContainsFunc(ours, func(o *cli.Command) bool { return c.HasName(o.Name) })
 	})
 	for _, c := range app.Commands {
 		// An alias such as copy's "cp" would hide a docker command.
 		c.Aliases = nil
+		if c.Name == "sign" {
+			c.Description += "\n\nIn docker nv2, NAME[:TAG] of an image the docker engine has locally is signed\n" +
+				"offline, as it will be in the registry: 'docker nv2 push NAME[:TAG]' then pushes it\n" +
+				"with its signatures. The configured key and certificate sign when --key and\n" +
+				"--cert are not given."
+		}
 	}
 	app.Commands = append(app.Commands, ours...)
 	for _, c := range app.Commands {
@@ -141,4 +153,18 @@ func passThrough(p *pluginContext, args []string) error {
 		return err
 	}
 	return withCode(code, errors.New("")) // docker has said why
+}
+
+// enabledSettings reads the plugin's settings for command (push, pull or
+// run), refusing while the plugin is disabled.
+func enabledSettings(c *cli.Context, command string) (*pluginContext, *dockerplugin.Config, error) {
+	p := pluginOf(c)
+	cfg, _, err := p.config()
+	if err != nil {
+		return nil, nil, err
+	}
+	if !cfg.Enabled {
+		return nil, nil, fmt.Errorf("'docker nv2 %s' needs the plugin enabled: run 'docker nv2 config enable' (or 'docker %s' to skip nv2)", command, command)
+	}
+	return p, cfg, nil
 }

@@ -35,6 +35,8 @@ func dockerConfigCommand() *cli.Command {
 					&cli.StringFlag{Name: "cert", Usage: "certificate chain `FILE` of the key (leaf first)"},
 					&cli.StringSliceFlag{Name: "verify-cert", Usage: "trust the certificate(s) in `FILE` on pull (repeatable; replaces earlier ones)"},
 					&cli.StringFlag{Name: "policy", Usage: "verify pulls with the trust policy in `FILE`"},
+					&cli.StringFlag{Name: "timestamp-url", Usage: "timestamp signatures with the RFC 3161 TSA at `URL` (\"\" turns it off)"},
+					&cli.StringFlag{Name: "timestamp-root-cert", Usage: "the TSA's root certificate `FILE` its tokens must chain to"},
 					outputFlag(),
 				},
 				Action: runConfigSet,
@@ -87,7 +89,7 @@ func printPluginConfig(c *cli.Context, cfg *dockerplugin.Config, path string) er
 	}
 	printf(w, "settings:     %s\n", path)
 	if cfg.Enabled {
-		printf(w, "enabled:      yes: push signs, pull verifies, other commands go to docker\n")
+		printf(w, "enabled:      yes: push signs, pull and run verify, other commands go to docker\n")
 	} else {
 		printf(w, "enabled:      no (docker nv2 config enable)\n")
 	}
@@ -101,6 +103,9 @@ func printPluginConfig(c *cli.Context, cfg *dockerplugin.Config, path string) er
 	default:
 		printf(w, "trust:        not set (docker nv2 config set --verify-cert FILE, or --policy FILE)\n")
 	}
+	if cfg.TimestampURL != "" {
+		printf(w, "timestamp:    %s (TSA root %s)\n", cfg.TimestampURL, cfg.TimestampRootCert)
+	}
 	return nil
 }
 
@@ -108,8 +113,8 @@ func runConfigSet(c *cli.Context) error {
 	if c.NArg() > 0 {
 		return usageErrorf("'docker nv2 config set' takes only flags; got %q", c.Args().First())
 	}
-	if !(c.IsSet("key") || c.IsSet("cert") || c.IsSet("verify-cert") || c.IsSet("policy")) {
-		return usageErrorf("'docker nv2 config set' needs --key, --cert, --verify-cert or --policy")
+	if !(c.IsSet("key") || c.IsSet("cert") || c.IsSet("verify-cert") || c.IsSet("policy") || c.IsSet("timestamp-url") || c.IsSet("timestamp-root-cert")) {
+		return usageErrorf("'docker nv2 config set' needs --key, --cert, --verify-cert, --policy or --timestamp-url")
 	}
 	if c.IsSet("verify-cert") && c.IsSet("policy") {
 		return usageErrorf("use --verify-cert or --policy, not both")
@@ -164,6 +169,9 @@ func runConfigSet(c *cli.Context) error {
 			return fmt.Errorf("--policy %s: %w", cfg.Policy, err)
 		}
 	}
+	if err := setTimestamp(c, cfg, abs); err != nil {
+		return err
+	}
 	if err := checkSigningFiles(cfg); err != nil {
 		return err
 	}
@@ -209,7 +217,7 @@ func setEnabled(c *cli.Context, on bool) error {
 		printf(c.App.Writer, "docker nv2 is disabled: push, pull and docker pass-through are off\n")
 		return nil
 	}
-	printf(c.App.Writer, "docker nv2 is enabled: push signs, pull verifies, other commands go to docker\n")
+	printf(c.App.Writer, "docker nv2 is enabled: push signs, pull and run verify, other commands go to docker\n")
 	if err := cfg.CheckSigner(); err != nil {
 		warnf(c, "%v", signerAdvice(err))
 	}

@@ -8,21 +8,28 @@ import (
 
 	"github.com/nv2-signing/nv2/internal/dockerplugin"
 	"github.com/nv2-signing/nv2/pkg/flows"
+	"github.com/nv2-signing/nv2/pkg/trust"
 )
 
 func dockerPushCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "push",
-		Usage:     "docker push an image, then sign the digest docker pushed",
+		Usage:     "push a local image with its signatures (or docker push, then sign)",
 		ArgsUsage: "NAME[:TAG]",
-		Description: "Runs 'docker push NAME[:TAG]', reads the digest docker reports\n" +
-			"(\"TAG: digest: sha256:... size: N\") and signs exactly that digest with the\n" +
-			"configured key and certificate ('docker nv2 config set --key F --cert F').\n" +
-			"The key is checked before anything is pushed. Needs 'docker nv2 config enable'.\n\n" +
+		Description: "Pushes the local image NAME[:TAG] and its signatures: the image as\n" +
+			"'docker nv2 sign' signed it offline, so the digest stored is the digest signed,\n" +
+			"and 'docker pull NAME:TAG' gets it. An image with no signature yet is signed\n" +
+			"first with the configured key and certificate ('docker nv2 config set --key F\n" +
+			"--cert F'); without either, nothing is pushed.\n\n" +
+			"--docker-push runs 'docker push NAME[:TAG]' instead and signs exactly the digest\n" +
+			"docker reports (\"TAG: digest: sha256:... size: N\"), for images whose registry\n" +
+			"form docker decides. Needs 'docker nv2 config enable'.\n\n" +
+			"   docker nv2 sign registry.example/net-monitor:v1\n" +
 			"   docker nv2 push registry.example/net-monitor:v1",
 		Flags: append([]cli.Flag{
-			&cli.BoolFlag{Name: "all-tags", Aliases: []string{"a"}, Usage: "push every tag of NAME and sign each pushed digest (docker push --all-tags)"},
-			&cli.StringFlag{Name: "platform", Usage: "push only this platform's manifest (docker push --platform)"},
+			&cli.BoolFlag{Name: "docker-push", Usage: "run docker push, then sign the digest docker pushed"},
+			&cli.BoolFlag{Name: "all-tags", Aliases: []string{"a"}, Usage: "with --docker-push: push every tag of NAME and sign each pushed digest"},
+			&cli.StringFlag{Name: "platform", Usage: "with --docker-push: push only this platform's manifest"},
 		}, registryFlags()...),
 		Action: runDockerPush,
 	}
@@ -52,6 +59,12 @@ func runDockerPush(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	if !c.Bool("docker-push") {
+		if c.Bool("all-tags") || c.IsSet("platform") {
+			return usageErrorf("--all-tags and --platform go with --docker-push")
+		}
+		return pushLocal(c, p, cfg, raw)
+	}
 	if err := cfg.CheckSigner(); err != nil {
 		return signerAdvice(err)
 	}
@@ -67,6 +80,9 @@ func runDockerPush(c *cli.Context) error {
 	ctx, cancel := commandContext(c)
 	defer cancel()
 	sign := flows.SignOptions{Signer: signer, SigningAgent: "nv2/" + version, JournalDir: flows.DefaultJournalDir()}
+	if sign.Timestamp, err = timestampClient(c, cfg); err != nil {
+		return fmt.Errorf("nothing was pushed: the configured timestamp settings: %w; fix them with 'docker nv2 config set --timestamp-url URL --timestamp-root-cert FILE'", err)
+	}
 	opts := dockerplugin.PushOptions{Name: raw, AllTags: c.Bool("all-tags"), Platform: c.String("platform"), Sign: sign, Output: c.App.Writer}
 	results, err := dockerplugin.Push(ctx, p.docker, client, opts)
 	for _, res := range results {
@@ -94,10 +110,7 @@ func runDockerPull(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := cfg.CheckTrust(); err != nil {
-		return trustAdvice(err)
-	}
-	v, err := newVerifier(c)
+	v, err := pullVerifier(c, cfg)
 	if err != nil {
 		return err
 	}
@@ -138,6 +151,14 @@ func signerAdvice(err error) error {
 	return fmt.Errorf("%w: run 'docker nv2 config set --key FILE --cert FILE' ('docker nv2 cert generate' makes a test pair)", err)
 }
 
+// pullVerifier is the verifier of pull and run: the configured trust.
+func pullVerifier(c *cli.Context, cfg *dockerplugin.Config) (*trust.Verifier, error) {
+	if err := cfg.CheckTrust(); err != nil {
+		return nil, trustAdvice(err)
+	}
+	return newVerifier(c)
+}
+
 // trustAdvice says how to configure the trust that pull verifies with.
 func trustAdvice(err error) error {
 	return fmt.Errorf("%w: run 'docker nv2 config set --verify-cert FILE' (repeatable: "+
@@ -151,13 +172,6 @@ func enabledPlugin(c *cli.Context) (string, *pluginContext, *dockerplugin.Config
 	if err != nil {
 		return "", nil, nil, err
 	}
-	p := pluginOf(c)
-	cfg, _, err := p.config()
-	if err != nil {
-		return "", nil, nil, err
-	}
-	if !cfg.Enabled {
-		return "", nil, nil, fmt.Errorf("'docker nv2 %s' needs the plugin enabled: run 'docker nv2 config enable' (or 'docker %[1]s' to skip nv2)", c.Command.Name)
-	}
-	return raw, p, cfg, nil
+	p, cfg, err := enabledSettings(c, c.Command.Name)
+	return raw, p, cfg, err
 }

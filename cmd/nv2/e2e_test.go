@@ -35,6 +35,7 @@ func TestMain(m *testing.M) {
 		panic("building nv2: " + err.Error())
 	}
 	code := m.Run()
+	stopEngine()
 	os.RemoveAll(dir)
 	os.Exit(code)
 }

@@ -83,10 +83,12 @@ func severity(code int) int {
 
 // fileFlags names the flag that gives each kind of file a flow reads.
 var fileFlags = map[string]string{
-	flows.RoleManifest:     "--manifest",
-	flows.RoleSignature:    "--signature",
-	flows.RoleSignatureOut: "--signature-out",
-	flows.RoleCertificate:  "--cert",
+	flows.RoleManifest:       "--manifest",
+	flows.RoleSignature:      "--signature",
+	flows.RoleSignatureOut:   "--signature-out",
+	flows.RoleCertificate:    "--cert",
+	flows.RoleTSACertificate: "--tsa-cert",
+	flows.RoleTSARoot:        "--timestamp-root-cert",
 }
 
 // advised is an error worded for the command line; it unwraps to the
@@ -126,6 +128,7 @@ func adviseText(prog string, err error) (string, int) {
 		store  *trust.StoreError
 		exists *nvcrypto.ExistsError
 		defReg *registry.DefaultRegistryError
+		tsErr  *flows.TimestampError
 	)
 	switch {
 	case errors.As(err, &file) && file.Role == flows.RoleManifest && errors.Is(err, registry.ErrMediaType):
@@ -149,13 +152,13 @@ func adviseText(prog string, err error) (string, int) {
 	case errors.Is(err, trust.ErrNoPolicy):
 		return fmt.Sprintf("%v: pass --cert FILE to trust a certificate directly, or set up trust once:\n"+
 			"  %[2]s cert add --store NAME CERT_FILE\n  %[2]s policy import POLICY_FILE\n(see '%[2]s policy --help' for the format)", err, prog), 0
+	case errors.As(err, &tsErr):
+		return tsErr.Error() + "; " + timestampAdvice(tsErr.Err), 0
 	case errors.Is(err, trust.ErrNoBlobPolicyFile):
 		return fmt.Sprintf("%v: pass --cert FILE to trust a certificate directly, or set up trust once:\n"+
 			"  %[2]s cert add --store NAME CERT_FILE\n  %[2]s blob policy import POLICY_FILE\n(see '%[2]s blob policy --help' for the format)", err, prog), 0
 	case errors.Is(err, trust.ErrNoBlobPolicy):
 		return fmt.Sprintf("%v: name one with --policy-name (see '%s blob policy show'), or mark one \"globalPolicy\": true", err, prog), 0
-	case errors.Is(err, flows.ErrTimestampUnavailable):
-		return err.Error() + ": sign without --timestamp-url", 0
 	case errors.As(err, &defReg):
 		return fmt.Sprintf("%v: %s=%q is not host[:port][/namespace]: %s", registry.ErrInvalidReference, envRegistry, defReg.Value, defReg.Reason), exitUsage
 	}

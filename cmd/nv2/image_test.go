@@ -1,8 +1,6 @@
 package main
 
 import (
-	"context"
-	"encoding/json"
 	"net"
 	"net/http"
 	"os"
@@ -12,14 +10,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/notaryproject/notation-go"
-	"github.com/notaryproject/notation-go/dir"
-	notationregistry "github.com/notaryproject/notation-go/registry"
-	notationverifier "github.com/notaryproject/notation-go/verifier"
-	notationpolicy "github.com/notaryproject/notation-go/verifier/trustpolicy"
-	notationtruststore "github.com/notaryproject/notation-go/verifier/truststore"
-	"oras.land/oras-go/v2/registry/remote"
 
 	"github.com/nv2-signing/nv2/internal/imagebuild"
 	"github.com/nv2-signing/nv2/internal/testregistry"
@@ -77,54 +67,18 @@ func TestImageSignaturesVerifyEverywhere(t *testing.T) {
 	}
 }
 
-// notationVerify verifies ref with notation-go, trusting certFile (a
-// self-signed signer) for every registry.
-func notationVerify(t *testing.T, ref, certFile string) error {
-	t.Helper()
-	config := t.TempDir()
-	store := filepath.Join(config, "truststore", "x509", "ca", "nv2")
-	pem, err := os.ReadFile(certFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll(store, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	writeFile(t, store, "signer.crt", pem)
-	var doc notationpolicy.Document
-	if err := json.Unmarshal([]byte(`{"version": "1.0", "trustPolicies": [{"name": "images", "registryScopes": ["*"],
-		"signatureVerification": {"level": "strict", "override": {"revocation": "skip"}},
-		"trustStores": ["ca:nv2"], "trustedIdentities": ["*"]}]}`), &doc); err != nil {
-		t.Fatal(err)
-	}
-	verifier, err := notationverifier.New(&doc, notationtruststore.NewX509TrustStore(dir.NewSysFS(config)), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	repo, err := remote.NewRepository(ref)
-	if err != nil {
-		t.Fatal(err)
-	}
-	repo.PlainHTTP = true
-	_, _, err = notation.Verify(context.Background(), verifier, notationregistry.NewRepository(repo),
-		notation.VerifyOptions{ArtifactReference: ref, MaxSignatureAttempts: 10})
-	return err
-}
-
 // TestImagesRunInDocker builds both images with scripts/image.sh for this
 // machine's platform, loads them into the engine, runs `nv2 --version` in
 // nv2's image, starts the registry image with scripts/registry.sh
 // (NV2_REGISTRY_RUNNER=docker), and verifies nv2's image in it from nv2's
-// own container. It needs a docker engine and skips without one.
+// own container. It needs a docker engine (see dockerEngine).
 func TestImagesRunInDocker(t *testing.T) {
-	if err := exec.Command("docker", "info").Run(); err != nil {
-		t.Skip("no docker engine reachable (docker info failed): start one (scripts/dockerd.sh start, or set DOCKER_HOST) and rerun go test -run TestImagesRunInDocker ./cmd/nv2/")
-	}
+	dockerHost := dockerEngine(t)
 	root, _ := filepath.Abs(filepath.Join("..", ".."))
 	tmp := t.TempDir()
 	name := "nv2-test-" + strings.ToLower(filepath.Base(tmp))
 	env := append(os.Environ(), "NV2="+nv2Bin, "NV2_CACHE="+filepath.Join(tmp, "cache"), "NV2_IMAGE_OUT="+filepath.Join(tmp, "images"),
-		"NV2_IMAGE_PLATFORMS=linux/"+runtime.GOARCH)
+		"NV2_IMAGE_PLATFORMS=linux/"+runtime.GOARCH, "DOCKER_HOST="+dockerHost)
 	run := func(env []string, prog string, args ...string) string {
 		t.Helper()
 		cmd := exec.Command(prog, args...)
@@ -140,7 +94,9 @@ func TestImagesRunInDocker(t *testing.T) {
 		return strings.TrimSpace(string(out))
 	}
 	t.Cleanup(func() {
-		exec.Command("docker", "rmi", "-f", name+":latest", name+":0.1.0", name+"-registry:latest", name+"-registry:v3.1.2").Run()
+		rmi := exec.Command("docker", "rmi", "-f", name+":latest", name+":0.1.0", name+"-registry:latest", name+"-registry:v3.1.2")
+		rmi.Env = env
+		rmi.Run()
 	})
 	digest := run(append(env, "NV2_IMAGE_NAME="+name), "scripts/image.sh", "nv2")
 	if v := run(env, "docker", "run", "--rm", "--network", "none", name, "--version"); !strings.Contains(v, "0.1.0") {

@@ -40,11 +40,13 @@ type inspectResult struct {
 }
 
 type inspectSignature struct {
-	Digest       string            `json:"digest"`
-	Algorithm    string            `json:"algorithm,omitempty"`
-	SigningTime  *time.Time        `json:"signingTime,omitempty"`
-	Expiry       *time.Time        `json:"expiry,omitempty"`
-	SigningAgent string            `json:"signingAgent,omitempty"`
+	Digest       string     `json:"digest"`
+	Algorithm    string     `json:"algorithm,omitempty"`
+	SigningTime  *time.Time `json:"signingTime,omitempty"`
+	Expiry       *time.Time `json:"expiry,omitempty"`
+	SigningAgent string     `json:"signingAgent,omitempty"`
+	// Timestamp is what the timestamp token says, read but not trusted.
+	Timestamp    *timestampReport  `json:"timestamp,omitempty"`
 	Annotations  map[string]string `json:"signedMetadata,omitempty"`
 	Certificates []certificate     `json:"certificates,omitempty"`
 	// Revocation is what the revocation check found for the certificates.
@@ -124,6 +126,9 @@ func (s inspectSignature) printText(w io.Writer) {
 	if s.SigningAgent != "" {
 		printf(w, "    signing agent: %s\n", s.SigningAgent)
 	}
+	if s.Timestamp != nil {
+		printf(w, "    timestamp:     %s (not verified)\n", s.Timestamp.text())
+	}
 	for _, k := range sortedKeys(s.Annotations) {
 		printf(w, "    metadata:      %s=%s\n", k, s.Annotations[k])
 	}
@@ -156,6 +161,7 @@ func toInspectSignature(sig flows.InspectedSignature) inspectSignature {
 	}
 	s.Annotations = env.Payload.TargetArtifact.Annotations
 	s.Certificates = toCertificates(env.Chain)
+	s.Timestamp = toTimestampReport(sig.Timestamp, sig.TimestampErr)
 	s.Revocation = toRevocationReports(sig.Revocation)
 	return s
 }

@@ -108,6 +108,9 @@ func printRule(w io.Writer, sv trust.SignatureVerification, stores, ids []string
 	for _, k := range sortedKeys(sv.Override) {
 		printf(w, "    override:   %s=%s\n", k, sv.Override[k])
 	}
+	if sv.VerifyTimestamp != "" {
+		printf(w, "    timestamps: verifyTimestamp %s\n", sv.VerifyTimestamp)
+	}
 	if len(stores) > 0 {
 		printf(w, "    stores:     %v\n", stores)
 		printf(w, "    identities: %v\n", ids)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"github.com/urfave/cli/v2"
 
+	"github.com/nv2-signing/nv2/internal/dockerplugin"
 	"github.com/nv2-signing/nv2/pkg/flows"
 )
 
@@ -20,6 +21,7 @@ func signCommand() *cli.Command {
 			"the envelope without pushing it ('nv2 attach' pushes it later).\n\n" +
 			"   nv2 sign --key signer.key --cert signer.crt registry.example/net-monitor:v1\n" +
 			"   nv2 sign --key signer.key --cert signer.crt --oci-layout ./build:v1\n" +
+			"   nv2 sign --key signer.key --cert signer.crt --timestamp-url http://tsa.example/tsr --timestamp-root-cert tsa-root.crt REF\n" +
 			"   nv2 sign --key signer.key --cert signer.crt --manifest manifest.json --signature-out sig.jws",
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "key", Aliases: []string{"k"}, Usage: "private key `FILE` (PEM: PKCS#8, PKCS#1 or SEC1); required"},
@@ -32,7 +34,7 @@ func signCommand() *cli.Command {
 			&cli.BoolFlag{Name: "signature-only", Usage: "write the envelope to --signature-out and push nothing"},
 			&cli.StringFlag{Name: "signature-out", Usage: "write the signature envelope to `SIG` (JWS JSON) as well"},
 			outputFlag(),
-		}, append(signPlatformFlags(), registryFlags()...)...),
+		}, append(append(signPlatformFlags(), timestampFlags()...), registryFlags()...)...),
 		Action: runSign,
 	}
 }
@@ -59,12 +61,14 @@ type signResult struct {
 // signOptions reads sign's flags into the flow's options.
 func signOptions(c *cli.Context) (opts flows.SignOptions, err error) {
 	key, cert := c.String("key"), c.String("cert")
-	if p := pluginOf(c); p.active() && key == "" && cert == "" {
-		cfg, _, err := p.config()
-		if err != nil {
+	var plugin *dockerplugin.Config
+	if p := pluginOf(c); p.active() {
+		if plugin, _, err = p.config(); err != nil {
 			return opts, err
 		}
-		key, cert = cfg.Key, cfg.Cert // docker nv2 sign: the configured pair
+		if key == "" && cert == "" {
+			key, cert = plugin.Key, plugin.Cert // docker nv2 sign: the configured pair
+		}
 	}
 	// Checked here, not with Required: urfave/cli reports a missing
 	// required flag as a plain error (exit 1), and this is usage (exit 2).
@@ -108,6 +112,9 @@ func signOptions(c *cli.Context) (opts flows.SignOptions, err error) {
 	if opts.Signer, err = flows.LoadSigner(key, cert); err != nil {
 		return opts, err
 	}
+	if opts.Timestamp, err = timestampClient(c, plugin); err != nil {
+		return opts, err
+	}
 	if manifestFile != "" {
 		subject, err := flows.ManifestFile(manifestFile, c.String("media-type"))
 		if err != nil {
@@ -121,6 +128,9 @@ func signOptions(c *cli.Context) (opts flows.SignOptions, err error) {
 func runSign(c *cli.Context) error {
 	opts, err := signOptions(c)
 	if err != nil {
+		return err
+	}
+	if done, err := signLocal(c, opts); done {
 		return err
 	}
 	asJSON, err := jsonOutput(c)

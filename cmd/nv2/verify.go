@@ -97,7 +97,7 @@ func runVerify(c *cli.Context) error {
 // newVerifier builds the verifier from --cert, --policy, the docker
 // plugin's configured trust, or the configured trust policy, in that order.
 func newVerifier(c *cli.Context) (*trust.Verifier, error) {
-	opts := flows.TrustOptions{CertFiles: c.StringSlice("cert"), PolicyFile: c.String("policy"), Revocation: revocationOptions(c)}
+	opts := flows.TrustOptions{CertFiles: c.StringSlice("cert"), TSACertFiles: c.StringSlice("tsa-cert"), PolicyFile: c.String("policy"), Revocation: revocationOptions(c)}
 	if len(opts.CertFiles) > 0 && opts.PolicyFile != "" {
 		return nil, usageErrorf("use --cert or --policy, not both")
 	}
@@ -107,6 +107,9 @@ func newVerifier(c *cli.Context) (*trust.Verifier, error) {
 			return nil, err
 		}
 		opts.CertFiles, opts.PolicyFile = cfg.VerifyCerts, cfg.Policy
+	}
+	if len(opts.TSACertFiles) > 0 && len(opts.CertFiles) == 0 {
+		return nil, usageErrorf("--tsa-cert goes with --cert; a trust policy names tsa trust stores instead ('%s cert add --type tsa')", c.App.Name)
 	}
 	v, err := flows.NewVerifier(opts)
 	if err != nil {

@@ -35,11 +35,13 @@ type verifyResult struct {
 }
 
 type signatureReport struct {
-	Digest      string            `json:"digest"`
-	Algorithm   string            `json:"algorithm"`
-	Signer      string            `json:"signer"`
-	SigningTime time.Time         `json:"signingTime"`
-	Expiry      *time.Time        `json:"expiry,omitempty"`
+	Digest      string     `json:"digest"`
+	Algorithm   string     `json:"algorithm"`
+	Signer      string     `json:"signer"`
+	SigningTime time.Time  `json:"signingTime"`
+	Expiry      *time.Time `json:"expiry,omitempty"`
+	// Timestamp is the trusted timestamp the policy checked, if any.
+	Timestamp   *timestampReport  `json:"timestamp,omitempty"`
 	Annotations map[string]string `json:"annotations,omitempty"`
 	Warnings    []string          `json:"warnings,omitempty"`
 	// Revocation is what the revocation check found; absent when skipped.
@@ -78,6 +80,7 @@ func toVerifyResult(prog string, r flows.VerifyResult) verifyResult {
 		out.Signature = &signatureReport{
 			Digest: s.Digest.String(), Algorithm: string(env.Algorithm), Signer: env.Chain[0].Subject.String(),
 			SigningTime: env.SigningTime.UTC(), Annotations: env.Payload.TargetArtifact.Annotations, Warnings: s.Warnings,
+			Timestamp:  toTimestampReport(s.Timestamp, nil),
 			Revocation: toRevocationReports(s.Revocation),
 		}
 		if !env.Expiry.IsZero() {
@@ -108,6 +111,9 @@ func (r *verifyResult) printText(c *cli.Context) {
 		printf(w, "  signed at:    %s\n", formatTime(s.SigningTime))
 		if s.Expiry != nil {
 			printf(w, "  expires at:   %s\n", formatTime(*s.Expiry))
+		}
+		if s.Timestamp != nil {
+			printf(w, "  timestamp:    %s\n", s.Timestamp.text())
 		}
 		printf(w, "  signature:    %s (%s)\n", s.Digest, s.Algorithm)
 		printf(w, "  trust policy: %s (%s)\n", r.Policy, r.Level)

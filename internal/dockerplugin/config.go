@@ -28,6 +28,11 @@ type Config struct {
 	VerifyCerts []string `json:"verifyCerts,omitempty"`
 	// Policy is a trust policy file used on pull, as verify --policy.
 	Policy string `json:"policy,omitempty"`
+	// TimestampURL and TimestampRootCert, when set, timestamp the
+	// signatures of push (and sign) with that RFC 3161 TSA, whose tokens
+	// must chain to the root certificate in TimestampRootCert.
+	TimestampURL      string `json:"timestampURL,omitempty"`
+	TimestampRootCert string `json:"timestampRootCert,omitempty"`
 }
 
 // ConfigError: the settings file exists but cannot be read or decoded.

@@ -1,6 +1,6 @@
 // Package dockerplugin runs nv2 as a docker CLI plugin ("docker nv2"):
-// docker's plugin protocol, the plugin's settings, docker's image naming,
-// and the docker client that talks to the engine, around nv2's flows.
+// docker's plugin protocol, settings and image naming, and the engine's half
+// of sign-before-push, push, pull and run, around nv2's flows.
 package dockerplugin
 
 import (

@@ -120,3 +120,28 @@ func TestParseImageName(t *testing.T) {
 		t.Errorf("invalid name: %v", err)
 	}
 }
+
+func TestSplitRunArgs(t *testing.T) {
+	for _, tc := range []struct {
+		args    []string
+		opts    []string
+		image   string
+		rest    []string
+		wantErr bool
+	}{
+		{[]string{"app:v1"}, []string{}, "app:v1", []string{}, false},
+		{[]string{"--rm", "-it", "--network", "none", "-e", "A=1", "app:v1", "sh", "-c", "x"}, []string{"--rm", "-it", "--network", "none", "-e", "A=1"}, "app:v1", []string{"sh", "-c", "x"}, false},
+		{[]string{"--name=x", "-d", "reg:5000/app@sha256:ab", "--flag-for-the-container"}, []string{"--name=x", "-d"}, "reg:5000/app@sha256:ab", []string{"--flag-for-the-container"}, false},
+		{[]string{"-v", "/a:/b", "--", "app"}, []string{"-v", "/a:/b"}, "app", []string{}, false},
+		{[]string{"-u", "app"}, nil, "", nil, true}, // -u takes "app" as its value
+		{[]string{"--rm"}, nil, "", nil, true},
+	} {
+		got, err := SplitRunArgs(tc.args)
+		if (err != nil) != tc.wantErr {
+			t.Fatalf("%q: err %v", tc.args, err)
+		}
+		if err == nil && (!slices.Equal(got.Options, tc.opts) || got.Image != tc.image || !slices.Equal(got.Args, tc.rest)) {
+			t.Errorf("%q: %q %q %q", tc.args, got.Options, got.Image, got.Args)
+		}
+	}
+}

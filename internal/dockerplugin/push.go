@@ -21,6 +21,8 @@ type PushOptions struct {
 	Sign flows.SignOptions
 	// Output receives docker push's output.
 	Output io.Writer
+	// StoreDir keeps the signatures of local images (PushLocal).
+	StoreDir string
 }
 
 // ErrNoPushDigest: docker push succeeded but printed no digest line, so

@@ -2,7 +2,6 @@ package flows
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -15,6 +14,7 @@ import (
 	nvcrypto "github.com/nv2-signing/nv2/pkg/crypto"
 	"github.com/nv2-signing/nv2/pkg/signature"
 	"github.com/nv2-signing/nv2/pkg/spec"
+	"github.com/nv2-signing/nv2/pkg/timestamp"
 	"github.com/nv2-signing/nv2/pkg/trust"
 )
 
@@ -23,10 +23,6 @@ const RoleBlob = "blob"
 
 // Stdin is the Path that names the standard input as the blob.
 const Stdin = "-"
-
-// ErrTimestampUnavailable: a timestamp was asked for, and this build of nv2
-// cannot get one yet.
-var ErrTimestampUnavailable = errors.New("timestamping a signature is not supported yet")
 
 // BlobSignatureSuffix is what notation appends to a blob's file name to name
 // its detached JWS signature.
@@ -58,10 +54,10 @@ type BlobSignOptions struct {
 	// timestamp token (a timestamp.Client's Timestamp, for example), which
 	// the envelope carries in io.cncf.notary.timestampSignature.
 	Timestamper signature.Timestamper
-	// TimestampURL names a timestamp authority for which BlobSign should
-	// make its own Timestamper. Not supported yet: set, it is
-	// ErrTimestampUnavailable; the caller passes a Timestamper instead.
-	TimestampURL string
+	// Timestamp, when set (and Timestamper is not), asks its Time Stamping
+	// Authority for the token, as SignOptions.Timestamp does: a failure is
+	// a *TimestampError and nothing is written.
+	Timestamp *timestamp.Client
 	// SigningAgent goes into the envelope (io.cncf.notary.signingAgent).
 	SigningAgent string
 	// Now is the signing time; time.Now when nil.
@@ -94,8 +90,9 @@ func BlobSign(ctx context.Context, opts BlobSignOptions) (*BlobSignResult, error
 		return nil, usagef("signing the standard input needs a file to write the signature to")
 	case opts.Expiry < 0:
 		return nil, usagef("expiry %s must be positive", opts.Expiry)
-	case opts.TimestampURL != "":
-		return nil, ErrTimestampUnavailable
+	}
+	if opts.Timestamper == nil && opts.Timestamp != nil {
+		opts.Timestamper = timestamperOf(opts.Timestamp)
 	}
 	res := &BlobSignResult{Algorithm: opts.Signer.Algorithm(), SignatureFile: opts.SignatureOut}
 	if res.SignatureFile == "" {

@@ -40,6 +40,18 @@ type PushError struct {
 func (e *PushError) Error() string { return e.Err.Error() }
 func (e *PushError) Unwrap() error { return e.Err }
 
+// TimestampError: signing stopped because the Time Stamping Authority at
+// URL gave no token that verifies; nothing was stored. Err wraps the
+// timestamp package's error, which says which step failed (the request, the
+// TSA's answer, the token's checks).
+type TimestampError struct {
+	URL string
+	Err error
+}
+
+func (e *TimestampError) Error() string { return "timestamping the signature: " + e.Err.Error() }
+func (e *TimestampError) Unwrap() error { return e.Err }
+
 // FileError reports a file given to a flow that cannot be read, written,
 // or is not what it should be. Role names what the file is for (RoleManifest,
 // RoleSignature, ...); Err names the file.

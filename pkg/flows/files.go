@@ -17,6 +17,10 @@ const (
 	RoleSignature    = "signature"
 	RoleSignatureOut = "signature output"
 	RoleCertificate  = "certificate"
+	// RoleTSACertificate: a TSA root certificate a verification trusts.
+	RoleTSACertificate = "TSA certificate"
+	// RoleTSARoot: the TSA root certificate a signer checks its tokens with.
+	RoleTSARoot = "TSA root certificate"
 )
 
 // ManifestFile describes the manifest in path for signing or verifying

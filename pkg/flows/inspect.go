@@ -8,6 +8,7 @@ import (
 	"github.com/nv2-signing/nv2/pkg/revocation"
 	"github.com/nv2-signing/nv2/pkg/signature"
 	"github.com/nv2-signing/nv2/pkg/spec"
+	"github.com/nv2-signing/nv2/pkg/timestamp"
 	"github.com/nv2-signing/nv2/pkg/trust"
 )
 
@@ -31,6 +32,11 @@ type InspectedSignature struct {
 	Err error
 	// Revocation is what CheckRevocation found for the chain's certificates.
 	Revocation []revocation.Result
+	// Timestamp is what the envelope's timestamp token says (see
+	// timestamp.Parse: read, not trusted); nil when it has none.
+	// TimestampErr says why a token present could not be read.
+	Timestamp    *timestamp.Timestamp
+	TimestampErr error
 }
 
 // Inspect reads every signature of an artifact and checks each envelope's
@@ -66,6 +72,9 @@ func inspectOne(ctx context.Context, t *Target, subject ocispec.Descriptor) (*In
 			s.Err = err
 		} else {
 			s.Envelope, s.Err = signature.Verify(sig.Envelope)
+		}
+		if s.Err == nil && len(s.Envelope.TimestampToken) > 0 {
+			s.Timestamp, s.TimestampErr = timestamp.Parse(s.Envelope.TimestampToken, s.Envelope.SignatureValue)
 		}
 		res.Signatures = append(res.Signatures, s)
 	}

@@ -49,7 +49,7 @@ type pendingSignature struct {
 
 // pendingFor returns the journal entry in dir for signing subject in
 // repository with chain, annotations, expiry and agent, or nil when dir is "".
-func pendingFor(dir, repository string, subject ocispec.Descriptor, chain []*x509.Certificate, annotations map[string]string, expiry time.Duration, agent string) *pendingSignature {
+func pendingFor(dir, repository string, subject ocispec.Descriptor, chain []*x509.Certificate, annotations map[string]string, expiry time.Duration, agent, tsa string) *pendingSignature {
 	if dir == "" {
 		return nil
 	}
@@ -60,7 +60,8 @@ func pendingFor(dir, repository string, subject ocispec.Descriptor, chain []*x50
 		Annotations map[string]string  `json:"annotations"`
 		Expiry      time.Duration      `json:"expiry"`
 		Agent       string             `json:"agent"`
-	}{repository, subject, nvcrypto.Thumbprints(chain), annotations, expiry, agent})
+		TSA         string             `json:"tsa,omitempty"`
+	}{repository, subject, nvcrypto.Thumbprints(chain), annotations, expiry, agent, tsa})
 	if err != nil {
 		return nil
 	}

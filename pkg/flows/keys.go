@@ -3,10 +3,12 @@ package flows
 import (
 	"crypto/x509"
 	"fmt"
+	"net/url"
 	"os"
 
 	nvcrypto "github.com/nv2-signing/nv2/pkg/crypto"
 	"github.com/nv2-signing/nv2/pkg/signature"
+	"github.com/nv2-signing/nv2/pkg/timestamp"
 	"github.com/nv2-signing/nv2/pkg/trust"
 )
 
@@ -28,8 +30,12 @@ func LoadSigner(keyFile, certFile string) (*signature.Signer, error) {
 // (CertFiles), a trust policy file (PolicyFile), or, with neither, the
 // configured trust policy and trust stores (Config).
 type TrustOptions struct {
-	CertFiles  []string
-	PolicyFile string
+	CertFiles []string
+	// TSACertFiles are TSA root certificates trusted with CertFiles: every
+	// signature then needs a timestamp from one of them (a tsa trust store
+	// with verifyTimestamp "always").
+	TSACertFiles []string
+	PolicyFile   string
 	// Config locates the configured policy and trust stores; the zero value
 	// means trust.DefaultConfig().
 	Config *trust.Config
@@ -43,16 +49,19 @@ func NewVerifier(opts TrustOptions) (*trust.Verifier, error) {
 	if len(opts.CertFiles) > 0 && opts.PolicyFile != "" {
 		return nil, usagef("trust certificates directly or use a policy file, not both")
 	}
+	if len(opts.TSACertFiles) > 0 && len(opts.CertFiles) == 0 {
+		return nil, usagef("TSA root certificates are trusted together with signing certificates given directly; a trust policy names tsa trust stores instead")
+	}
 	if len(opts.CertFiles) > 0 {
-		var certs []*x509.Certificate
-		for _, f := range opts.CertFiles {
-			c, err := nvcrypto.LoadCertificates(f)
-			if err != nil {
-				return nil, &FileError{Role: "certificate", Path: f, Err: err}
-			}
-			certs = append(certs, c...)
+		certs, err := loadCertificates(RoleCertificate, opts.CertFiles)
+		if err != nil {
+			return nil, err
 		}
-		v := trust.NewCertVerifier(certs)
+		tsaRoots, err := loadCertificates(RoleTSACertificate, opts.TSACertFiles)
+		if err != nil {
+			return nil, err
+		}
+		v := trust.NewCertVerifier(certs, tsaRoots...)
 		return v, setRevocation(v, opts.Revocation, false)
 	}
 	doc, cfg, err := policyDocument(opts, trust.ParsePolicy, trust.Config.LoadPolicy)
@@ -85,6 +94,32 @@ func policyDocument[T any](opts TrustOptions, parse func([]byte) (T, error), loa
 		return none, cfg, fmt.Errorf("%s: %w", opts.PolicyFile, err)
 	}
 	return doc, cfg, nil
+}
+
+// loadCertificates reads the PEM certificates of files.
+func loadCertificates(role string, files []string) ([]*x509.Certificate, error) {
+	var certs []*x509.Certificate
+	for _, f := range files {
+		c, err := nvcrypto.LoadCertificates(f)
+		if err != nil {
+			return nil, &FileError{Role: role, Path: f, Err: err}
+		}
+		certs = append(certs, c...)
+	}
+	return certs, nil
+}
+
+// NewTimestampClient is the TSA client of SignOptions.Timestamp: the TSA at
+// endpoint, whose tokens must chain to the root certificates in rootFile (PEM).
+func NewTimestampClient(endpoint, rootFile string) (*timestamp.Client, error) {
+	if u, err := url.Parse(endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, usagef("TSA URL %q must be an absolute http or https URL", endpoint)
+	}
+	roots, err := loadCertificates(RoleTSARoot, []string{rootFile})
+	if err != nil {
+		return nil, err
+	}
+	return &timestamp.Client{URL: endpoint, Roots: roots}, nil
 }
 
 func configOf(c *trust.Config) (trust.Config, error) {

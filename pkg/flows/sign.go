@@ -2,6 +2,7 @@ package flows
 
 import (
 	"context"
+	"crypto"
 	"time"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -10,6 +11,7 @@ import (
 	nvcrypto "github.com/nv2-signing/nv2/pkg/crypto"
 	"github.com/nv2-signing/nv2/pkg/signature"
 	"github.com/nv2-signing/nv2/pkg/spec"
+	"github.com/nv2-signing/nv2/pkg/timestamp"
 )
 
 // SignOptions say what Sign signs, with what, and where the signature goes.
@@ -40,6 +42,12 @@ type SignOptions struct {
 	JournalDir string
 	// Now is the signing time; time.Now when nil.
 	Now func() time.Time
+	// Timestamp, when set, asks its Time Stamping Authority for an RFC 3161
+	// token over the signature value and checks it against its Roots
+	// before anything is stored; the envelope carries the token. If the
+	// TSA cannot be reached or its token does not verify, Sign fails (the
+	// error wraps the timestamp package's) and nothing is pushed.
+	Timestamp *timestamp.Client
 
 	// Multi-platform images (see sign_recursive.go). Recursive signs an
 	// image index and every manifest it lists, nested indexes too; Platform
@@ -125,7 +133,7 @@ func (c *Client) Sign(ctx context.Context, opts SignOptions) (*SignResult, error
 	}
 	res.Subject = req.Target
 	push := opts.Manifest == nil && !opts.SignatureOnly
-	env, signedAt, journal, err := c.envelope(opts, req, t, push, res)
+	env, signedAt, journal, err := c.envelope(ctx, opts, req, t, push, res)
 	if err != nil {
 		return nil, err
 	}
@@ -149,18 +157,35 @@ func (c *Client) Sign(ctx context.Context, opts SignOptions) (*SignResult, error
 	return res, nil
 }
 
+// timestamperOf is c's Timestamp as a signer's hook, its errors wrapped in
+// a *TimestampError.
+func timestamperOf(c *timestamp.Client) signature.Timestamper {
+	return func(ctx context.Context, message []byte, hash crypto.Hash) ([]byte, error) {
+		token, err := c.Timestamp(ctx, message, hash)
+		if err != nil {
+			return nil, &TimestampError{URL: c.URL, Err: err}
+		}
+		return token, nil
+	}
+}
+
 // envelope returns the envelope to store and its signing time: a journaled
 // one whose push did not complete, when it may be resumed, else a new one.
-func (c *Client) envelope(opts SignOptions, req signature.SignRequest, t *Target, push bool, res *SignResult) ([]byte, time.Time, *pendingSignature, error) {
+func (c *Client) envelope(ctx context.Context, opts SignOptions, req signature.SignRequest, t *Target, push bool, res *SignResult) ([]byte, time.Time, *pendingSignature, error) {
 	var journal *pendingSignature
+	tsa := ""
+	if opts.Timestamp != nil {
+		tsa = opts.Timestamp.URL
+		req.Timestamper = timestamperOf(opts.Timestamp)
+	}
 	if push && !t.Ref.IsLayout() {
-		journal = pendingFor(opts.JournalDir, t.String(), req.Target, opts.Signer.Chain(), opts.Annotations, opts.Expiry, opts.SigningAgent)
+		journal = pendingFor(opts.JournalDir, t.String(), req.Target, opts.Signer.Chain(), opts.Annotations, opts.Expiry, opts.SigningAgent, tsa)
 		if env, at := journal.resume(req.Target, opts.Signer.Chain()[0], opts.Annotations, req.SigningTime); env != nil {
 			res.Resumed = at
 			return env, at, journal, nil
 		}
 	}
-	env, err := opts.Signer.Sign(req)
+	env, err := opts.Signer.SignContext(ctx, req)
 	if err != nil {
 		return nil, time.Time{}, nil, err
 	}

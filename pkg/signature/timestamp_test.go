@@ -8,8 +8,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"testing"
 	"time"
 
@@ -128,39 +126,6 @@ func notationVerifyTimestamp(t *testing.T, token, sig []byte, root *x509.Certifi
 	return ts.Value
 }
 
-// notationTimestamper is a tspclient-go Timestamper for a TSA that answers
-// 201 Created, which tspclient-go's HTTP timestamper refuses.
-type notationTimestamper struct{ url string }
-
-func (n notationTimestamper) Timestamp(ctx context.Context, req *tspclient.Request) (*tspclient.Response, error) {
-	der, err := req.MarshalBinary()
-	if err != nil {
-		return nil, err
-	}
-	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, n.url, bytes.NewReader(der))
-	if err != nil {
-		return nil, err
-	}
-	hreq.Header.Set("Content-Type", timestamp.MediaTypeQuery)
-	resp, err := http.DefaultClient.Do(hreq)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("TSA: %s", resp.Status)
-	}
-	var r tspclient.Response
-	if err := r.UnmarshalBinary(body); err != nil {
-		return nil, err
-	}
-	return &r, r.Validate(req)
-}
-
 // An envelope notation-core-go signs with a timestamp from the real TSA is
 // read by nv2, whose timestamp verification accepts its token.
 func TestNotationTimestampVerifiedByNv2(t *testing.T) {
@@ -184,7 +149,7 @@ func TestNotationTimestampVerifiedByNv2(t *testing.T) {
 				Signer:        ls,
 				SigningTime:   time.Now(),
 				SigningScheme: notation.SigningSchemeX509,
-				Timestamper:   notationTimestamper{tsa.URL},
+				Timestamper:   tsa.Timestamper(),
 				TSARootCAs:    pool,
 			})
 			if err != nil {

@@ -47,3 +47,26 @@ func FuzzVerify(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParse feeds Parse changed tokens of the real TSA. Parse must never
+// panic, and whatever it reads must stamp the message and name its signer.
+func FuzzParse(f *testing.F) {
+	tsa := testtsa.New(f)
+	token := stamp(f, tsa, signatureValue)
+	f.Add(token)
+	f.Add(token[:len(token)/2])
+	f.Add([]byte{0x30, 0x00})
+
+	f.Fuzz(func(t *testing.T, data []byte) {
+		ts, err := timestamp.Parse(data, signatureValue)
+		if err != nil {
+			return
+		}
+		if len(ts.TSAChain) != 1 || ts.TSAChain[0] == nil {
+			t.Fatal("Parse read a token without naming its signing certificate")
+		}
+		if _, err := timestamp.Parse(data, []byte("another message")); err == nil {
+			t.Fatal("Parse read a token as stamping two messages")
+		}
+	})
+}

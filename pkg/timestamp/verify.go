@@ -55,40 +55,9 @@ func checkHash(h crypto.Hash) error {
 // lies within a signing chain's validity is the caller's question:
 // Timestamp.Within answers it.
 func Verify(token, message []byte, roots []*x509.Certificate) (*Timestamp, error) {
-	if len(token) == 0 {
-		return nil, fmt.Errorf("%w: the token is empty", ErrMalformed)
-	}
-	if len(token) > MaxTokenSize {
-		return nil, fmt.Errorf("%w: the token has %d bytes, more than the %d accepted", ErrTooLarge, len(token), MaxTokenSize)
-	}
-	signed, err := tspclient.ParseSignedToken(token)
+	signed, info, ts, err := parse(token, message)
 	if err != nil {
-		return nil, fmt.Errorf("%w: not an RFC 3161 TimeStampToken: %v", ErrMalformed, err)
-	}
-	info, err := signed.Info()
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
-	}
-	if info.Version != 1 {
-		return nil, fmt.Errorf("%w: TSTInfo version %d, RFC 3161 defines 1", ErrMalformed, info.Version)
-	}
-	hash, ok := imprintHashes[info.MessageImprint.HashAlgorithm.Algorithm.String()]
-	if !ok {
-		return nil, fmt.Errorf("%w: the message imprint uses %v", ErrUnsupportedHash, info.MessageImprint.HashAlgorithm.Algorithm)
-	}
-	h := hash.New()
-	h.Write(message)
-	if !bytes.Equal(info.MessageImprint.HashedMessage, h.Sum(nil)) {
-		return nil, fmt.Errorf("%w: the token stamps %s %x, the message hashes to %x", ErrImprintMismatch, hash, info.MessageImprint.HashedMessage, h.Sum(nil))
-	}
-	// The library's own TSTInfo check (the same imprint rule) and its
-	// accuracy rule, which the Notary Project trust policy also states: "If
-	// the accuracy is not explicitly specified and TSTInfo.policy is the
-	// baseline time-stamp policy (RFC-3628), use accuracy of 1 second.
-	// Otherwise, use an accuracy of 0."
-	ts, err := info.Validate(message)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+		return nil, err
 	}
 	if err := checkSignerPurpose(signed); err != nil {
 		return nil, err
@@ -113,7 +82,70 @@ func Verify(token, message []byte, roots []*x509.Certificate) (*Timestamp, error
 	if err := nx509.ValidateTimestampingCertChain(chain); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrTSACertificate, err)
 	}
-	return &Timestamp{Time: ts.Value, Accuracy: ts.Accuracy, Hash: hash, TSAChain: chain}, nil
+	ts.TSAChain = chain
+	return ts, nil
+}
+
+// Parse reads what a token says about message without trusting it: the
+// checks of Verify up to the TSA's certificate (the token is well-formed and
+// stamps message), and a TSAChain of only the certificate that signed the
+// token, as the token carries it, unverified. It is for showing a token; a
+// trust decision needs Verify.
+func Parse(token, message []byte) (*Timestamp, error) {
+	signed, _, ts, err := parse(token, message)
+	if err != nil {
+		return nil, err
+	}
+	if len(signed.SignerInfos) == 0 {
+		return nil, fmt.Errorf("%w: the token has no signer", ErrMalformed)
+	}
+	cert, err := signed.SigningCertificate(&signed.SignerInfos[0])
+	if err != nil {
+		return nil, fmt.Errorf("%w: the token's signing certificate: %v", ErrMalformed, err)
+	}
+	ts.TSAChain = []*x509.Certificate{cert}
+	return ts, nil
+}
+
+// parse decodes token and checks that it is a well-formed TSTInfo of
+// version 1 stamping message; the returned Timestamp has no TSAChain yet.
+func parse(token, message []byte) (*tspclient.SignedToken, *tspclient.TSTInfo, *Timestamp, error) {
+	if len(token) == 0 {
+		return nil, nil, nil, fmt.Errorf("%w: the token is empty", ErrMalformed)
+	}
+	if len(token) > MaxTokenSize {
+		return nil, nil, nil, fmt.Errorf("%w: the token has %d bytes, more than the %d accepted", ErrTooLarge, len(token), MaxTokenSize)
+	}
+	signed, err := tspclient.ParseSignedToken(token)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("%w: not an RFC 3161 TimeStampToken: %v", ErrMalformed, err)
+	}
+	info, err := signed.Info()
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	if info.Version != 1 {
+		return nil, nil, nil, fmt.Errorf("%w: TSTInfo version %d, RFC 3161 defines 1", ErrMalformed, info.Version)
+	}
+	hash, ok := imprintHashes[info.MessageImprint.HashAlgorithm.Algorithm.String()]
+	if !ok {
+		return nil, nil, nil, fmt.Errorf("%w: the message imprint uses %v", ErrUnsupportedHash, info.MessageImprint.HashAlgorithm.Algorithm)
+	}
+	h := hash.New()
+	h.Write(message)
+	if !bytes.Equal(info.MessageImprint.HashedMessage, h.Sum(nil)) {
+		return nil, nil, nil, fmt.Errorf("%w: the token stamps %s %x, the message hashes to %x", ErrImprintMismatch, hash, info.MessageImprint.HashedMessage, h.Sum(nil))
+	}
+	// The library's own TSTInfo check (the same imprint rule) and its
+	// accuracy rule, which the Notary Project trust policy also states: "If
+	// the accuracy is not explicitly specified and TSTInfo.policy is the
+	// baseline time-stamp policy (RFC-3628), use accuracy of 1 second.
+	// Otherwise, use an accuracy of 0."
+	ts, err := info.Validate(message)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	return signed, info, &Timestamp{Time: ts.Value, Accuracy: ts.Accuracy, Hash: hash}, nil
 }
 
 // checkSignerPurpose requires each signer's certificate to carry only the

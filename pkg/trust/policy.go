@@ -21,6 +21,9 @@ const (
 const (
 	StoreCA               = "ca"
 	StoreSigningAuthority = "signingAuthority"
+	// StoreTSA holds the root certificates of trusted Time Stamping
+	// Authorities, for the timestamps of signatures.
+	StoreTSA = "tsa"
 )
 
 // PolicyVersion is the only trust policy document version nv2 reads.
@@ -48,10 +51,13 @@ type Policy struct {
 	TrustedIdentities     []string              `json:"trustedIdentities,omitempty"`
 }
 
-// SignatureVerification names the level and any per-check overrides.
+// SignatureVerification names the level, any per-check overrides, and
+// when a trusted timestamp is checked (VerifyTimestampAlways, the default,
+// or VerifyTimestampAfterCertExpiry; it matters only with a tsa trust store).
 type SignatureVerification struct {
-	Level    string            `json:"level"`
-	Override map[string]string `json:"override,omitempty"`
+	Level           string            `json:"level"`
+	Override        map[string]string `json:"override,omitempty"`
+	VerifyTimestamp string            `json:"verifyTimestamp,omitempty"`
 }
 
 // PolicyError is a trust policy that cannot be used, with the line of the
@@ -169,6 +175,11 @@ func checkRule(sv SignatureVerification, stores, ids []string) error {
 	default:
 		return fmt.Errorf("signatureVerification level %q is not one of strict, permissive, audit, skip", sv.Level)
 	}
+	switch sv.VerifyTimestamp {
+	case "", VerifyTimestampAlways, VerifyTimestampAfterCertExpiry:
+	default:
+		return fmt.Errorf("verifyTimestamp %q is not %q or %q", sv.VerifyTimestamp, VerifyTimestampAlways, VerifyTimestampAfterCertExpiry)
+	}
 	for check, action := range sv.Override {
 		if _, ok := checkNames[check]; !ok {
 			return fmt.Errorf("override of unknown check %q (known: integrity, authenticity, authenticTimestamp, expiry, revocation)", check)
@@ -182,8 +193,8 @@ func checkRule(sv SignatureVerification, stores, ids []string) error {
 	}
 	for _, ts := range stores {
 		typ, name, ok := strings.Cut(ts, ":")
-		if !ok || (typ != StoreCA && typ != StoreSigningAuthority) || !validStoreName(name) {
-			return fmt.Errorf("trust store %q must be \"ca:NAME\" or \"signingAuthority:NAME\"", ts)
+		if !ok || !validStoreType(typ) || !validStoreName(name) {
+			return fmt.Errorf("trust store %q must be \"ca:NAME\", \"signingAuthority:NAME\" or \"tsa:NAME\"", ts)
 		}
 	}
 	for _, id := range ids {
@@ -227,6 +238,10 @@ func (d *PolicyDocument) PolicyFor(repository string) (*Policy, error) {
 func validScope(s string) bool {
 	host, path, ok := strings.Cut(s, "/")
 	return ok && host != "" && path != "" && !strings.ContainsAny(s, "@ ") && !strings.Contains(path, ":") && !strings.HasSuffix(s, "/")
+}
+
+func validStoreType(t string) bool {
+	return t == StoreCA || t == StoreSigningAuthority || t == StoreTSA
 }
 
 func validStoreName(n string) bool {

@@ -19,7 +19,7 @@ import (
 //
 //	DIR/trustpolicy.json
 //	DIR/trustpolicy.blob.json
-//	DIR/truststore/x509/{ca,signingAuthority}/NAME/*.{crt,pem}
+//	DIR/truststore/x509/{ca,signingAuthority,tsa}/NAME/*.{crt,pem}
 type Config struct {
 	Dir string
 }
@@ -139,10 +139,11 @@ type StoreEntry struct {
 
 // AddCertificates copies certificate files into the named trust store after
 // checking that each holds at least one PEM certificate. It refuses to
-// overwrite a file of the same name that holds different content.
+// overwrite a file of the same name that holds different content. A tsa
+// store takes only self-signed root CA certificates.
 func (c Config) AddCertificates(typ, name string, files []string) ([]string, error) {
-	if typ != StoreCA && typ != StoreSigningAuthority {
-		return nil, fmt.Errorf("trust store type %q is not %q or %q", typ, StoreCA, StoreSigningAuthority)
+	if !validStoreType(typ) {
+		return nil, fmt.Errorf("trust store type %q is not %q, %q or %q", typ, StoreCA, StoreSigningAuthority, StoreTSA)
 	}
 	if !validStoreName(name) {
 		return nil, fmt.Errorf("trust store name %q may use only letters, digits, '-', '_' and '.'", name)
@@ -157,8 +158,14 @@ func (c Config) AddCertificates(typ, name string, files []string) ([]string, err
 		if err != nil {
 			return added, fmt.Errorf("reading certificate file: %w", err)
 		}
-		if _, err := nvcrypto.ParseCertificates(data); err != nil {
+		certs, err := nvcrypto.ParseCertificates(data)
+		if err != nil {
 			return added, fmt.Errorf("%s: %w", f, err)
+		}
+		if typ == StoreTSA {
+			if err := checkTSARoots(certs); err != nil {
+				return added, fmt.Errorf("%s: %w", f, err)
+			}
 		}
 		dst := filepath.Join(dir, filepath.Base(f))
 		if old, err := os.ReadFile(dst); err == nil && string(old) != string(data) {
@@ -175,7 +182,7 @@ func (c Config) AddCertificates(typ, name string, files []string) ([]string, err
 // List returns every certificate file of every trust store, sorted.
 func (c Config) List() ([]StoreEntry, error) {
 	var out []StoreEntry
-	for _, typ := range []string{StoreCA, StoreSigningAuthority} {
+	for _, typ := range []string{StoreCA, StoreSigningAuthority, StoreTSA} {
 		names, err := os.ReadDir(filepath.Join(c.Dir, "truststore", "x509", typ))
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
@@ -203,7 +210,7 @@ func (c Config) List() ([]StoreEntry, error) {
 func (c Config) Certificates(ref string) ([]*x509.Certificate, error) {
 	typ, name, ok := strings.Cut(ref, ":")
 	if !ok {
-		return nil, fmt.Errorf("trust store %q must be \"ca:NAME\" or \"signingAuthority:NAME\"", ref)
+		return nil, fmt.Errorf("trust store %q must be \"ca:NAME\", \"signingAuthority:NAME\" or \"tsa:NAME\"", ref)
 	}
 	entries, err := c.readStore(typ, name)
 	if err != nil {
@@ -259,6 +266,11 @@ func (c Config) readStore(typ, name string) ([]StoreEntry, error) {
 		certs, err := nvcrypto.ParseCertificates(data)
 		if err != nil {
 			return nil, fmt.Errorf("trust store file %s: %w", path, err)
+		}
+		if typ == StoreTSA {
+			if err := checkTSARoots(certs); err != nil {
+				return nil, fmt.Errorf("trust store file %s: %w", path, err)
+			}
 		}
 		out = append(out, StoreEntry{Type: typ, Name: name, Path: path, Certificates: certs})
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/nv2-signing/nv2/pkg/revocation"
 	"github.com/nv2-signing/nv2/pkg/signature"
 	"github.com/nv2-signing/nv2/pkg/spec"
+	"github.com/nv2-signing/nv2/pkg/timestamp"
 )
 
 // Status is the verdict for one artifact.
@@ -58,6 +60,9 @@ type Result struct {
 type SignatureResult struct {
 	Digest   digest.Digest
 	Envelope *signature.Envelope
+	// Timestamp is the signature's trusted timestamp, when the rule checked
+	// one and it verified.
+	Timestamp *timestamp.Timestamp
 	// Warnings are failed checks that the policy only logs.
 	Warnings []string
 	// Err is why the signature was rejected; nil when it verified.
@@ -72,8 +77,14 @@ type SignatureResult struct {
 type Rule struct {
 	Name, Level string
 	Anchors     []*x509.Certificate
-	identities  []identity // nil: any identity ("*")
-	actions     map[string]string
+	// TSARoots are the trusted TSA root certificates (the policy's tsa
+	// trust stores); none: timestamps are not checked.
+	TSARoots []*x509.Certificate
+	// VerifyTimestamp is the policy's verifyTimestamp: "" or
+	// VerifyTimestampAlways, or VerifyTimestampAfterCertExpiry.
+	VerifyTimestamp string
+	identities      []identity // nil: any identity ("*")
+	actions         map[string]string
 }
 
 // Verifier checks signatures against trust rules. Its zero value is not
@@ -111,9 +122,11 @@ type Verifier struct {
 
 // NewCertVerifier trusts the given certificates directly, at the strict
 // level, for any repository and any signer identity: a signature verifies
-// when its chain contains or is issued by one of them.
-func NewCertVerifier(certs []*x509.Certificate) *Verifier {
-	r := &Rule{Name: "--cert", Level: LevelStrict, Anchors: certs, actions: actions(LevelStrict, nil)}
+// when its chain contains or is issued by one of them. With tsaRoots, it
+// also trusts those TSA roots as a tsa trust store with verifyTimestamp
+// "always" would: every signature then needs a timestamp from one of them.
+func NewCertVerifier(certs []*x509.Certificate, tsaRoots ...*x509.Certificate) *Verifier {
+	r := &Rule{Name: "--cert", Level: LevelStrict, Anchors: certs, TSARoots: tsaRoots, actions: actions(LevelStrict, nil)}
 	return &Verifier{rule: func(string) (*Rule, error) { return r, nil }}
 }
 
@@ -151,13 +164,18 @@ func cachedRules(cfg Config, find func(scope string) (*policyRule, error)) *Veri
 		if r, ok := cache[p.name]; ok {
 			return r, nil
 		}
-		r := &Rule{Name: p.name, Level: p.verification.Level, actions: actions(p.verification.Level, p.verification.Override)}
+		r := &Rule{Name: p.name, Level: p.verification.Level, VerifyTimestamp: p.verification.VerifyTimestamp,
+			actions: actions(p.verification.Level, p.verification.Override)}
 		for _, ts := range p.stores {
 			certs, err := cfg.Certificates(ts)
 			if err != nil {
 				return nil, fmt.Errorf("trust policy %q: %w", p.name, err)
 			}
-			r.Anchors = append(r.Anchors, certs...)
+			if strings.HasPrefix(ts, StoreTSA+":") {
+				r.TSARoots = append(r.TSARoots, certs...)
+			} else {
+				r.Anchors = append(r.Anchors, certs...)
+			}
 		}
 		for _, s := range p.ids {
 			if s == "*" {
@@ -385,7 +403,8 @@ func (v *Verifier) fetchAndCheck(ctx context.Context, src Source, rule *Rule, su
 
 // Check verifies one envelope for subject under rule: integrity and that it
 // signs exactly subject (always enforced), then authenticity, signing time
-// against the certificate's validity, and expiry as the rule's level says,
+// against the certificate's validity (with a trusted timestamp when the rule
+// asks for one), and expiry as the rule's level says,
 // then the required annotations. Subject needs a digest; its media type and
 // size are compared when set.
 // It sends no request: Verify and VerifyDetached run the revocation check
@@ -416,8 +435,12 @@ func (v *Verifier) Check(rule *Rule, envelope []byte, subject ocispec.Descriptor
 	if rule.actions[checkAuthenticity] != actionSkip && !check(checkAuthenticity, authentic(rule, env.Chain)) {
 		return r
 	}
-	if rule.actions[checkAuthenticTimestamp] != actionSkip && !check(checkAuthenticTimestamp, timely(env, now)) {
-		return r
+	if rule.actions[checkAuthenticTimestamp] != actionSkip {
+		ts, err := timely(rule, env, now)
+		if !check(checkAuthenticTimestamp, err) {
+			return r
+		}
+		r.Timestamp = ts
 	}
 	if rule.actions[checkExpiry] != actionSkip && !env.Expiry.IsZero() && now.After(env.Expiry) {
 		if !check(checkExpiry, fmt.Errorf("the signature expired at %s", env.Expiry.Format(time.RFC3339))) {
@@ -456,33 +479,6 @@ func authentic(rule *Rule, chain []*x509.Certificate) error {
 		}
 	}
 	return fmt.Errorf("the signer %q is not a trusted identity of the policy", chain[0].Subject.String())
-}
-
-// timely checks the signing time against the signing certificate's
-// validity, and the chain's validity now: with the notary.x509 scheme the
-// signing time is the signer's claim, so the certificates must still be valid.
-func timely(env *signature.Envelope, now time.Time) error {
-	// "The certificates in the certificate chain MUST be valid at signing
-	// time" (signature specification, Certificate Requirements).
-	for i, c := range env.Chain {
-		if env.SigningTime.Before(c.NotBefore) || env.SigningTime.After(c.NotAfter) {
-			whose := "the certificate's validity"
-			if i > 0 {
-				whose = fmt.Sprintf("the validity of certificate %q", c.Subject.String())
-			}
-			return fmt.Errorf("signed at %s, outside %s (%s to %s)",
-				env.SigningTime.Format(time.RFC3339), whose, c.NotBefore.Format(time.RFC3339), c.NotAfter.Format(time.RFC3339))
-		}
-	}
-	for _, c := range env.Chain {
-		if now.Before(c.NotBefore) {
-			return fmt.Errorf("certificate %q is not valid until %s", c.Subject.String(), c.NotBefore.Format(time.RFC3339))
-		}
-		if now.After(c.NotAfter) {
-			return fmt.Errorf("certificate %q expired at %s", c.Subject.String(), c.NotAfter.Format(time.RFC3339))
-		}
-	}
-	return nil
 }
 
 // orderCandidates plans which signatures to try and in which groups (see

@@ -12,7 +12,7 @@ STATICCHECK_VERSION := v0.8.2
 
 export NV2_CACHE
 
-.PHONY: all build test test-unit fuzz lint demo bench bench-blob concurrency install-docker-plugin clean
+.PHONY: all build test test-unit fuzz lint demo bench bench-blob concurrency install-docker-plugin image registry-image image-check clean
 
 all: build
 
@@ -69,6 +69,22 @@ bench-blob: build
 # that all 20 signatures are discoverable.
 concurrency: build
 	scripts/concurrent-sign.sh
+
+# image and registry-image build reproducible OCI image layouts (FROM
+# scratch, linux/amd64 and linux/arm64 in one index) of nv2 and of the CNCF
+# distribution registry into bin/images/, sign them offline with nv2 itself
+# (--recursive), and load this machine's platform into a docker engine when
+# one is reachable (see scripts/image.sh and the README's "Container images").
+image: build
+	VERSION=$(VERSION) scripts/image.sh nv2
+
+registry-image: build
+	scripts/image.sh registry
+
+# image-check builds both images twice into separate folders and fails unless
+# the index digests are the same.
+image-check: build
+	scripts/image-check.sh
 
 clean:
 	rm -rf $(BIN)

@@ -38,6 +38,8 @@ var allowed = map[string][]string{
 	"internal/dockerarchive": {},
 	// The docker plugin's protocol, settings and engine, over the flows.
 	"internal/dockerplugin": {"internal/dockerarchive", "pkg/flows", "pkg/trust", "pkg/registry", "pkg/crypto", "pkg/spec"},
+	// The reproducible OCI image layouts of make image and make registry-image.
+	"internal/imagebuild": {},
 	// The CLI: flags, rendering and advice, over the flows and the plugin.
 	"cmd/nv2": {"pkg/flows", "internal/dockerplugin", "pkg/trust", "pkg/revocation", "pkg/timestamp", "pkg/registry", "pkg/signature", "pkg/crypto", "pkg/spec"},
 }

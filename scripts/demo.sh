@@ -39,6 +39,11 @@ expect() {
 }
 
 chapter "Start a local CNCF distribution registry"
+# From its own image (make registry-image) when a docker engine has it.
+if [ -z "${NV2_REGISTRY_RUNNER:-}" ] && command -v docker >/dev/null && docker info >/dev/null 2>&1 &&
+  docker image inspect nv2-registry:latest >/dev/null 2>&1; then
+  export NV2_REGISTRY_RUNNER=docker
+fi
 registry=$(scripts/registry.sh start)
 export NV2_REGISTRY=$registry
 echo "NV2_REGISTRY=$NV2_REGISTRY"
@@ -114,5 +119,9 @@ fi
 chapter "Docker: build, sign offline, push, discover, verified pull, run"
 # shellcheck source=/dev/null
 . scripts/demo-docker.sh
+
+chapter "Docker: nv2's own container image verifies nv2's signed image in the registry"
+# shellcheck source=/dev/null
+. scripts/demo-images.sh
 
 chapter "Done: every expectation held"

@@ -7,6 +7,11 @@
 #          host:port to stdout. NV2_REGISTRY_PORT picks the port (default 5000).
 #   stop   stops the registry started by `start` (by its pid) and removes its
 #          storage.
+#
+# NV2_REGISTRY_RUNNER=docker runs the same registry from the nv2-registry image
+# (make registry-image) in the docker engine instead, with --network host and
+# REGISTRY_HTTP_ADDR=127.0.0.1:PORT so that it listens on loopback only; stop
+# removes that container by its id.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,6 +20,8 @@ cache=${NV2_CACHE:-$HOME/.cache/nv2}
 bin=$cache/bin/registry-$version
 state=${NV2_REGISTRY_STATE:-$cache/run}
 port=${NV2_REGISTRY_PORT:-5000}
+runner=${NV2_REGISTRY_RUNNER:-native}
+image=${NV2_REGISTRY_IMAGE:-nv2-registry:latest}
 
 build() {
   [ -x "$bin" ] && return 0
@@ -27,7 +34,40 @@ build() {
 # in_use reports whether something listens on 127.0.0.1:$port.
 in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; }
 
+# wait_v2 waits until /v2/ answers on the port, while alive (a command) succeeds.
+wait_v2() {
+  local alive=$1
+  for _ in $(seq 1 100); do
+    curl -fsS "http://127.0.0.1:$port/v2/" >/dev/null 2>&1 && return 0
+    $alive || return 1
+    sleep 0.1
+  done
+  return 1
+}
+
+container_alive() { [ "$(docker inspect -f '{{.State.Running}}' "$(cat "$state/container")" 2>/dev/null)" = true ]; }
+
+start_docker() {
+  mkdir -p "$state"
+  if [ -f "$state/container" ] && container_alive; then
+    echo "registry.sh: a registry container is already running ($(cat "$state/container")) on $(cat "$state/addr")" >&2
+    cat "$state/addr"; return 0
+  fi
+  docker info >/dev/null 2>&1 || { echo "registry.sh: NV2_REGISTRY_RUNNER=docker, but no docker engine answers (docker info failed)" >&2; return 1; }
+  docker image inspect "$image" >/dev/null 2>&1 || { echo "registry.sh: the engine has no image $image: run make registry-image" >&2; return 1; }
+  docker run -d --network host -e "REGISTRY_HTTP_ADDR=127.0.0.1:$port" "$image" >"$state/container"
+  echo "127.0.0.1:$port" >"$state/addr"
+  if wait_v2 container_alive; then
+    echo "registry.sh: $image on 127.0.0.1:$port (container $(cut -c1-12 "$state/container"))" >&2
+    echo "127.0.0.1:$port"; return 0
+  fi
+  echo "registry.sh: the registry container did not answer on 127.0.0.1:$port; its log:" >&2
+  docker logs "$(cat "$state/container")" >&2 || true
+  stop; return 1
+}
+
 start() {
+  [ "$runner" = docker ] && { start_docker; return; }
   mkdir -p "$state"
   if [ -f "$state/pid" ] && kill -0 "$(cat "$state/pid")" 2>/dev/null; then
     echo "registry.sh: a registry is already running (pid $(cat "$state/pid")) on $(cat "$state/addr")" >&2
@@ -75,6 +115,12 @@ YAML
 }
 
 stop() {
+  if [ -f "$state/container" ]; then
+    id=$(cat "$state/container")
+    docker rm -f "$id" >/dev/null 2>&1 || true
+    rm -f "$state/container"
+    echo "registry.sh: removed the registry container ${id:0:12}" >&2
+  fi
   if [ -f "$state/pid" ]; then
     pid=$(cat "$state/pid")
     kill "$pid" 2>/dev/null || true
@@ -90,6 +136,6 @@ case "${1:-}" in
   build) build ;;
   start) start ;;
   stop) stop ;;
-  status) [ -f "$state/pid" ] && kill -0 "$(cat "$state/pid")" 2>/dev/null && cat "$state/addr" || { echo "not running" >&2; exit 1; } ;;
+  status) { [ -f "$state/pid" ] && kill -0 "$(cat "$state/pid")" 2>/dev/null || { [ -f "$state/container" ] && container_alive; }; } && cat "$state/addr" || { echo "not running" >&2; exit 1; } ;;
   *) echo "usage: scripts/registry.sh start|stop|status|build" >&2; exit 2 ;;
 esac

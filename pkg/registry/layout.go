@@ -3,6 +3,7 @@ package registry
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"sync"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"oras.land/oras-go/v2"
 	"oras.land/oras-go/v2/content"
 	"oras.land/oras-go/v2/content/oci"
 	"oras.land/oras-go/v2/errdef"
@@ -114,9 +116,31 @@ func (l *Layout) Resolve(ctx context.Context, reference string) (ocispec.Descrip
 	if err != nil {
 		return ocispec.Descriptor{}, wrapf(err, "resolve %s in %s", reference, l)
 	}
-	desc, err := s.Resolve(ctx, reference)
+	desc, err := resolveManifest(ctx, s, reference)
 	if err != nil {
 		return ocispec.Descriptor{}, wrapf(err, "resolve %s in %s", reference, l)
+	}
+	return desc, nil
+}
+
+// resolveManifest resolves reference in s. oras-go knows the manifests that
+// index.json lists; one it does not list (the platform manifests of an
+// index, as most image builders write a layout) it resolves as a plain blob,
+// so the media type is read from the manifest itself.
+func resolveManifest(ctx context.Context, s oras.ReadOnlyTarget, reference string) (ocispec.Descriptor, error) {
+	desc, err := s.Resolve(ctx, reference)
+	if err != nil || desc.MediaType != "application/octet-stream" || desc.Size > spec.MaxManifestSize {
+		return desc, err
+	}
+	b, err := content.FetchAll(ctx, s, desc)
+	if err != nil {
+		return ocispec.Descriptor{}, err
+	}
+	var m struct {
+		MediaType string `json:"mediaType"`
+	}
+	if json.Unmarshal(b, &m) == nil && spec.IsManifestType(m.MediaType) {
+		desc.MediaType = m.MediaType
 	}
 	return desc, nil
 }
@@ -156,7 +180,7 @@ func (l *Layout) list(ctx context.Context, subject ocispec.Descriptor, _ string)
 	}
 	if subject.MediaType == "" {
 		// Named by digest alone: the layout knows what it is, at no cost.
-		if subject, err = s.Resolve(ctx, subject.Digest.String()); err != nil {
+		if subject, err = resolveManifest(ctx, s, subject.Digest.String()); err != nil {
 			return nil, err
 		}
 	}

@@ -95,22 +95,8 @@ func (c *Client) verifyOne(ctx context.Context, v *trust.Verifier, loc Location)
 		r.Err = err
 		return r
 	}
-	r.verdict(verifyAt(ctx, v, t), t.Pinned)
+	r.verdict(v.Verify(ctx, t, t.Scope(), t.Ref.Reference()), t.Pinned)
 	return r
-}
-
-// verifyAt verifies the artifact t names with v. An artifact named by
-// digest is not resolved before its signatures are listed, so when none
-// are listed, it is looked up: one that does not exist fails with
-// ErrNotFound, never as unsigned.
-func verifyAt(ctx context.Context, v *trust.Verifier, t *Target) *trust.Result {
-	res := v.Verify(ctx, t, t.Scope(), t.Ref.Reference())
-	if res.Status == trust.NoSignature && t.Ref.Digest != "" {
-		if _, err := t.Storage.Resolve(ctx, t.Ref.Digest); err != nil {
-			res.Status, res.Err = trust.Failed, err
-		}
-	}
-	return res
 }
 
 // VerifyDetached verifies the envelope in sigFile against the manifest in

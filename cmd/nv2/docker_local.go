@@ -53,7 +53,7 @@ func signLocal(c *cli.Context, opts flows.SignOptions) (bool, error) {
 // pushLocal is "docker nv2 push NAME[:TAG]": the local image, converted as
 // sign converts it, pushed with its signatures; signed at push with the
 // configured key when it has none.
-func pushLocal(c *cli.Context, p *pluginContext, cfg *dockerplugin.Config, raw string) error {
+func pushLocal(c *cli.Context, p *pluginContext, cfg *dockerplugin.Config, raw string, asJSON bool) error {
 	var sign flows.SignOptions
 	if cfg.CheckSigner() == nil {
 		signer, err := flows.LoadSigner(cfg.Key, cfg.Cert)
@@ -77,12 +77,30 @@ func pushLocal(c *cli.Context, p *pluginContext, cfg *dockerplugin.Config, raw s
 		case err != nil:
 			return err
 		}
+		if asJSON {
+			return writeJSON(c.App.Writer, localPushReport(res))
+		}
 		if res.Signed != nil {
 			printf(c.App.Writer, "Signed %s (%s)\n", res.Pinned(), res.Signed.Algorithm)
 		}
 		printf(c.App.Writer, "Pushed %s as %s with %d signature(s)\n", res.Pinned(), res.Tagged, len(res.Signatures))
 		return nil
 	})
+}
+
+// localPushReport is the JSON of a local push, in the shape of every docker
+// nv2 push: one result per signature pushed with the image (the algorithm
+// is known for the one made at push).
+func localPushReport(res *dockerplugin.PushLocalResult) signReport {
+	out := signReport{Results: []signResult{}}
+	for _, sig := range res.Signatures {
+		r := signResult{Reference: res.Pinned(), Subject: toDescriptor(res.Image.Descriptor), Signature: optDescriptor(&sig)}
+		if res.Signed != nil && res.Signed.Signature != nil && res.Signed.Signature.Digest == sig.Digest {
+			r.Algorithm = string(res.Signed.Algorithm)
+		}
+		out.Results = append(out.Results, r)
+	}
+	return out
 }
 
 func dockerRunCommand() *cli.Command {

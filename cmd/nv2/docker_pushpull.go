@@ -70,7 +70,7 @@ func runDockerPush(c *cli.Context) error {
 		if c.Bool("all-tags") || c.IsSet("platform") {
 			return usageErrorf("--all-tags and --platform go with --docker-push")
 		}
-		return pushLocal(c, p, cfg, raw)
+		return pushLocal(c, p, cfg, raw, asJSON)
 	}
 	if err := cfg.CheckSigner(); err != nil {
 		return signerAdvice(err)

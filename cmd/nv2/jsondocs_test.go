@@ -81,7 +81,12 @@ func TestDockerJSONDocs(t *testing.T) {
 		"docker nv2 push": u.must(0, "nv2", "push", "--docker-push", "-o", "json", ref).stdout,
 		"docker nv2 pull": u.must(0, "nv2", "pull", "-o", "json", ref).stdout,
 	}
-	checkJSONDocs(t, jsonExamples(t, filepath.Join("..", "..", "docs", "json.md")), got)
+	docs := jsonExamples(t, filepath.Join("..", "..", "docs", "json.md"))
+	checkJSONDocs(t, docs, got)
+	// The local image, signed at push: the same shape.
+	local := reg.Host + "/team/json-docs-local:v1"
+	u.build(local, "json-docs-local")
+	checkJSONDocs(t, docs, map[string]string{"docker nv2 push": u.must(0, "nv2", "push", "-o", "json", local).stdout})
 }
 
 // checkJSONDocs checks each command's output in got against its example.

@@ -56,6 +56,15 @@ func TestJSONDocs(t *testing.T) {
 	run("nv2 policy show", "policy", "show")
 	run("nv2 cert delete", "cert", "delete", "--store", "json-docs")
 
+	file := writeFile(t, dir, "release.tar.gz", []byte("a release"))
+	run("nv2 blob sign", "blob", "sign", "--key", key, "--cert", cert, "-a", "build=42", file)
+	run("nv2 blob verify", "blob", "verify", "--cert", cert, "--signature", file+".jws.sig", file)
+	run("nv2 blob inspect", "blob", "inspect", file+".jws.sig")
+	blobPolicy := writeFile(t, dir, "blob-policy.json", []byte(`{"version":"1.0","trustPolicies":[{"name":"releases","globalPolicy":true,`+
+		`"signatureVerification":{"level":"strict"},"trustStores":["ca:releases"],"trustedIdentities":["*"]}]}`))
+	run("nv2 blob policy import", "blob", "policy", "import", blobPolicy)
+	run("nv2 blob policy show", "blob", "policy", "show")
+
 	u.must(0, "nv2", "config", "set", "--key", key, "--cert", cert, "--verify-cert", cert)
 	got["docker nv2 config"] = u.must(0, "nv2", "config", "-o", "json").stdout
 	checkJSONDocs(t, docs, got)

@@ -9,6 +9,8 @@
 package testrevocation
 
 import (
+	"github.com/nv2-signing/nv2/internal/testsign"
+
 	"bytes"
 	"crypto"
 	"crypto/ecdsa"
@@ -617,15 +619,7 @@ func (e *Env) template(cn string, isCA bool) *x509.Certificate {
 
 func selfSign(t testing.TB, tmpl *x509.Certificate, key crypto.Signer) *x509.Certificate {
 	t.Helper()
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cert
+	return testsign.Issue(t, tmpl, nil, key.Public(), key)
 }
 
 func newKey(t testing.TB) crypto.Signer {

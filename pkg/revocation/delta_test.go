@@ -1,6 +1,8 @@
 package revocation
 
 import (
+	"github.com/nv2-signing/nv2/internal/testsign"
+
 	"context"
 	"crypto"
 	"crypto/ecdsa"
@@ -145,15 +147,7 @@ func selfSigned(t *testing.T, subject pkix.Name, key *ecdsa.PrivateKey) *x509.Ce
 	t.Helper()
 	tmpl := &x509.Certificate{SerialNumber: big.NewInt(9), Subject: subject, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
 		BasicConstraintsValid: true, IsCA: true, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cert
+	return testsign.Issue(t, tmpl, nil, key.Public(), key)
 }
 
 // assertNotationAgrees runs notation-core-go's revocation package on chain and
